@@ -1,0 +1,159 @@
+"""FakeMastodon: the one object tests, `--demo` and the loopback server drive."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from dminbox.fake.app import FakeMastodonApp, RecordedRequest
+from dminbox.fake.content import MENTION_RE
+from dminbox.fake.entities import EntityRenderer
+from dminbox.fake.faults import FaultList
+from dminbox.fake.state import ConversationRow, InboxState
+from dminbox.fake.transport import FakeTransport
+
+__all__ = ["ALL_SCOPES", "DEFAULT_BASE_URL", "AccessToken", "FakeMastodon"]
+
+DEFAULT_BASE_URL = "https://fake.dminbox.invalid"
+ALL_SCOPES = frozenset({"read", "write", "follow", "push", "profile"})
+FLAVOURS = ("mastodon", "gotosocial")
+
+
+@dataclass
+class AccessToken:
+    owner_id: str
+    scopes: frozenset[str]
+    revoked: bool = False
+
+
+class FakeMastodon:
+    """A Mastodon (or GoToSocial) server in memory, answering through `asgi` or `transport()`.
+
+    `me` owns `token` ("demo-token", every scope). Build the world with
+    `add_account` and `post_status`; watch it with `requests` and
+    `conversation_rows`; misbehave on demand with `faults`.
+    """
+
+    def __init__(self, flavour: str = "mastodon", *, base_url: str = DEFAULT_BASE_URL,
+                 seed: int = 0, clock: Callable[[], datetime] | None = None) -> None:
+        if flavour not in FLAVOURS:
+            raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
+        self.flavour = flavour
+        self.state = InboxState(flavour, base_url.rstrip("/"), seed)
+        self.renderer = EntityRenderer(self.state)
+        self.faults = FaultList()
+        self.requests: list[RecordedRequest] = []
+        self.tokens: dict[str, AccessToken] = {}
+        self._clock = clock
+        self._me_id = self.state.add_account("me", "Me").id
+        self.token = "demo-token"
+        self.add_token(self.token, set(ALL_SCOPES))
+        self.asgi = FakeMastodonApp(self)
+
+    @classmethod
+    def demo(cls, flavour: str = "mastodon", seed: int = 0, now: datetime | None = None,
+             **options) -> FakeMastodon:
+        """A server holding the demo inbox; with `now` given, everything is repeatable."""
+        from dminbox.fake.demo import fill_demo_inbox
+
+        if now is not None and "clock" not in options:
+            # Time moves on from `now`, so messages sent during the demo are the newest.
+            started = time.monotonic()
+            options["clock"] = lambda: now + timedelta(seconds=time.monotonic() - started)
+        server = cls(flavour, seed=seed, **options)
+        fill_demo_inbox(server, seed=seed, now=now or datetime.now(UTC))
+        return server
+
+    # Time
+
+    def now(self) -> datetime:
+        """The time stamped on statuses posted through the API."""
+        return self._clock() if self._clock else datetime.now(UTC)
+
+    def wall_clock(self) -> datetime:
+        """Real time, for rate-limit resets: a client really waits for those."""
+        return datetime.now(UTC)
+
+    # Where it lives
+
+    @property
+    def base_url(self) -> str:
+        return self.state.base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self.state.base_url = value
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return FakeTransport(self.asgi)
+
+    # Accounts and tokens
+
+    @property
+    def me(self) -> dict:
+        return self.account(self._me_id)
+
+    def account(self, account_id: str) -> dict:
+        return self.renderer.account(self.state.accounts[account_id])
+
+    def add_account(self, username: str, display_name: str = "", domain: str | None = None,
+                    *, created_at: datetime | None = None, note: str = "",
+                    bot: bool = False) -> dict:
+        """Add a person; `acct` is "username" when local, "username@domain" when remote."""
+        record = self.state.add_account(username, display_name, domain,
+                                        created_at=created_at, note=note, bot=bot)
+        return self.account(record.id)
+
+    def add_token(self, token: str, scopes: set[str] | frozenset[str], *,
+                  owner: dict | None = None) -> None:
+        owner_id = owner["id"] if owner else self._me_id
+        self.tokens[token] = AccessToken(owner_id, frozenset(scopes))
+
+    def revoke_token(self, token: str) -> None:
+        self.tokens.setdefault(token, AccessToken(self._me_id, frozenset())).revoked = True
+
+    # Statuses and conversations
+
+    def post_status(self, author: dict, text: str, *, mentions: list[dict] | None = None,
+                    in_reply_to_id: str | None = None, spoiler_text: str = "",
+                    media: list[dict] | None = None, created_at: datetime | None = None,
+                    content_html: str | None = None) -> dict:
+        """Post a direct status from `author` to exactly `mentions`.
+
+        Mentions missing from the text are put in front of it, as clients do.
+        `content_html` replaces the generated HTML, to imitate what a remote
+        server may send.
+        """
+        recipients = [self.state.accounts[m["id"]] for m in mentions or []]
+        missing = [a for a in recipients if not self._mentions(text, a.username)]
+        if missing:
+            text = " ".join(f"@{a.acct}" for a in missing) + " " + text
+        status = self.state.post(author["id"], text, mention_ids=[a.id for a in recipients],
+                                 in_reply_to_id=in_reply_to_id, spoiler_text=spoiler_text,
+                                 media=media, created_at=created_at or self.now(),
+                                 content_html=content_html)
+        return self.renderer.status(status)
+
+    @staticmethod
+    def _mentions(text: str, username: str) -> bool:
+        return any(m.group("username").lower() == username.lower()
+                   for m in MENTION_RE.finditer(text))
+
+    def delete_status(self, status_id: str) -> None:
+        self.state.delete_status(status_id)
+
+    def status(self, status_id: str) -> dict:
+        return self.renderer.status(self.state.statuses[status_id])
+
+    def conversation_rows(self, owner: dict | None = None) -> list[dict]:
+        """The owner's (default: me) Conversation JSON, newest last status first."""
+        owner_id = owner["id"] if owner else self._me_id
+        return [self.renderer.conversation(row) for row in self.state.rows_of(owner_id)]
+
+    def row(self, row_id: str) -> ConversationRow:
+        """The stored row behind a Conversation id, for tests that bend the rules."""
+        return self.state.rows[row_id]

@@ -16,8 +16,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         description="Serve a fake Mastodon instance holding the demo inbox on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free)")
-    parser.add_argument("--gotosocial", action="store_true",
-                        help="behave like GoToSocial instead of Mastodon")
+    parser.add_argument(
+        "--gotosocial", action="store_true", help="behave like GoToSocial instead of Mastodon"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for the demo inbox")
     return parser.parse_args(argv)
 
@@ -29,8 +30,10 @@ async def _run(args: argparse.Namespace) -> None:
     try:
         print(f"Fake {flavour} instance: {loopback.url}")
         print(f"Access token:  {fake.token}")
-        print(f"Try: curl -H 'Authorization: Bearer {fake.token}' "
-              f"{loopback.url}/api/v1/conversations?limit=2")
+        print(
+            f"Try: curl -H 'Authorization: Bearer {fake.token}' "
+            f"{loopback.url}/api/v1/conversations?limit=2"
+        )
         print("Press Ctrl-C to stop.", flush=True)
         await loopback.serve_forever()
     finally:
@@ -44,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped.")
     except OSError as error:
-        print(f"Cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}",
-              file=sys.stderr)
+        print(f"Cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}", file=sys.stderr)
         return 1
     return 0
 

@@ -43,23 +43,35 @@ class Route:
     flavours: tuple[str, ...] = ("mastodon", "gotosocial")
 
 
-def _route(method: str, path: str, handler: Handler, scopes: tuple[str, ...] | None,
-           flavours: tuple[str, ...] = ("mastodon", "gotosocial")) -> Route:
+def _route(
+    method: str,
+    path: str,
+    handler: Handler,
+    scopes: tuple[str, ...] | None,
+    flavours: tuple[str, ...] = ("mastodon", "gotosocial"),
+) -> Route:
     pattern = re.compile(re.sub(r":(\w+)", r"(?P<\1>[^/]+)", path))
     return Route(method, pattern, handler, scopes, flavours)
 
 
 ROUTES = (
-    _route("GET", "/api/v1/accounts/verify_credentials", Endpoints.verify_credentials,
-           READ_ACCOUNTS),
+    _route(
+        "GET", "/api/v1/accounts/verify_credentials", Endpoints.verify_credentials, READ_ACCOUNTS
+    ),
     _route("GET", "/api/v1/instance", Endpoints.instance, None),
     _route("GET", "/api/v2/instance", Endpoints.instance, None),
     _route("GET", "/api/v1/conversations", Endpoints.list_conversations, READ),
     _route("POST", "/api/v1/conversations/:id/read", Endpoints.mark_read, WRITE_CONVERSATIONS),
-    _route("POST", "/api/v1/conversations/:id/unread", Endpoints.mark_unread,
-           WRITE_CONVERSATIONS, flavours=("mastodon",)),
-    _route("DELETE", "/api/v1/conversations/:id", Endpoints.delete_conversation,
-           WRITE_CONVERSATIONS),
+    _route(
+        "POST",
+        "/api/v1/conversations/:id/unread",
+        Endpoints.mark_unread,
+        WRITE_CONVERSATIONS,
+        flavours=("mastodon",),
+    ),
+    _route(
+        "DELETE", "/api/v1/conversations/:id", Endpoints.delete_conversation, WRITE_CONVERSATIONS
+    ),
     _route("GET", "/api/v1/statuses/:id/context", Endpoints.status_context, READ),
     _route("GET", "/api/v1/statuses/:id", Endpoints.show_status, READ),
     _route("DELETE", "/api/v1/statuses/:id", Endpoints.delete_status, WRITE_STATUSES),
@@ -81,11 +93,16 @@ class RecordedRequest:
     @classmethod
     def from_scope(cls, scope: dict, body: bytes) -> RecordedRequest:
         query_string = scope.get("query_string", b"").decode("latin-1")
-        headers = httpx.Headers([(k.decode("latin-1"), v.decode("latin-1"))
-                                 for k, v in scope.get("headers", [])])
-        return cls(method=scope["method"].upper(), path=scope["path"],
-                   query=dict(parse_qsl(query_string, keep_blank_values=True)),
-                   headers=headers, body=body)
+        headers = httpx.Headers(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        )
+        return cls(
+            method=scope["method"].upper(),
+            path=scope["path"],
+            query=dict(parse_qsl(query_string, keep_blank_values=True)),
+            headers=headers,
+            body=body,
+        )
 
     @property
     def bearer_token(self) -> str | None:
@@ -96,8 +113,7 @@ class RecordedRequest:
 
 
 def _unauthorized(message: str) -> HttpError:
-    challenge = (f'Bearer realm="Doorkeeper", error="invalid_token", '
-                 f'error_description="{message}"')
+    challenge = f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{message}"'
     return HttpError(401, message, [("WWW-Authenticate", challenge)])
 
 
@@ -114,8 +130,12 @@ class FakeMastodonApp:
         self._window_start = 0.0
         self._used: dict[str, int] = {}
 
-    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]],
-                       send: Callable[[dict], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: dict,
+        receive: Callable[[], Awaitable[dict]],
+        send: Callable[[dict], Awaitable[None]],
+    ) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -141,14 +161,23 @@ class FakeMastodonApp:
             answer = self.handle(request)
             if fault is not None and fault.drop:
                 raise ConnectionDropped(f"{request.method} {request.path}")
-        headers = [("content-type", answer.content_type),
-                   ("content-length", str(len(answer.body))), *answer.headers]
-        await send({"type": "http.response.start", "status": answer.status,
-                    "headers": [(k.lower().encode(), v.encode()) for k, v in headers]})
+        headers = [
+            ("content-type", answer.content_type),
+            ("content-length", str(len(answer.body))),
+            *answer.headers,
+        ]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+            }
+        )
         await send({"type": "http.response.body", "body": answer.body})
 
-    async def _lifespan(self, receive: Callable[[], Awaitable[dict]],
-                        send: Callable[[dict], Awaitable[None]]) -> None:
+    async def _lifespan(
+        self, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
+    ) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -214,9 +243,11 @@ class FakeMastodonApp:
         caller = request.bearer_token or "anonymous"
         self._used[caller] = self._used.get(caller, 0) + 1
         reset = datetime.fromtimestamp(window_start + RATE_WINDOW, UTC)
-        return [("X-RateLimit-Limit", str(RATE_LIMIT)),
-                ("X-RateLimit-Remaining", str(max(0, RATE_LIMIT - self._used[caller]))),
-                ("X-RateLimit-Reset", _iso_reset(reset))]
+        return [
+            ("X-RateLimit-Limit", str(RATE_LIMIT)),
+            ("X-RateLimit-Remaining", str(max(0, RATE_LIMIT - self._used[caller]))),
+            ("X-RateLimit-Reset", _iso_reset(reset)),
+        ]
 
     def _fault_answer(self, fault: Fault, request: RecordedRequest) -> Answer:
         assert fault.status is not None
@@ -224,10 +255,11 @@ class FakeMastodonApp:
         answer = Answer(fault.status, body, content_type)
         if fault.status == 429:
             reset = self.server.wall_clock() + timedelta(seconds=fault.reset_after)
-            answer.headers = [("X-RateLimit-Limit", str(RATE_LIMIT)),
-                              ("X-RateLimit-Remaining", "0"),
-                              ("X-RateLimit-Reset", _iso_reset(reset))]
+            answer.headers = [
+                ("X-RateLimit-Limit", str(RATE_LIMIT)),
+                ("X-RateLimit-Remaining", "0"),
+                ("X-RateLimit-Reset", _iso_reset(reset)),
+            ]
         elif answer.is_json:
             answer.headers.extend(self._rate_limit_headers(request))
         return answer
-

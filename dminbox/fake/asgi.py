@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 __all__ = ["AsgiApp", "CollectedResponse", "call_app", "http_scope"]
 
-AsgiApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]],
-                   Awaitable[None]]
+AsgiApp = Callable[
+    [dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]
+]
 
 
 @dataclass
@@ -18,9 +19,17 @@ class CollectedResponse:
     body: bytes = b""
 
 
-def http_scope(method: str, path: str, query_string: bytes, headers: list[tuple[bytes, bytes]],
-               *, raw_path: bytes, scheme: str, server: tuple[str, int] | None,
-               client: tuple[str, int] | None) -> dict:
+def http_scope(
+    method: str,
+    path: str,
+    query_string: bytes,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    raw_path: bytes,
+    scheme: str,
+    server: tuple[str, int] | None,
+    client: tuple[str, int] | None,
+) -> dict:
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},

@@ -15,8 +15,11 @@ MENTION_RE = re.compile(
 )
 URL_RE = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]'’]")
 HASHTAG_RE = re.compile(r"(?<![=/\w#])#(?P<tag>\w*[^\W\d_]\w*)")
-ENTITY_RE = re.compile(f"(?P<url>{URL_RE.pattern})|(?P<mention>{MENTION_RE.pattern})|"
-                       f"(?P<hashtag>{HASHTAG_RE.pattern})", re.IGNORECASE)
+ENTITY_RE = re.compile(
+    f"(?P<url>{URL_RE.pattern})|(?P<mention>{MENTION_RE.pattern})|"
+    f"(?P<hashtag>{HASHTAG_RE.pattern})",
+    re.IGNORECASE,
+)
 URL_PREFIX_RE = re.compile(r"https?://(www\.)?")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # Rails' html_escape: the five characters, with the apostrophe as &#39;.
@@ -50,7 +53,7 @@ def escape(text: str) -> str:
 def _link(url: str) -> str:
     prefix = URL_PREFIX_RE.match(url)
     prefix_text = prefix.group(0) if prefix else ""
-    rest = url[len(prefix_text):]
+    rest = url[len(prefix_text) :]
     shown, hidden = rest[:30], rest[30:]
     visible_class = "ellipsis" if hidden else ""
     return (
@@ -85,7 +88,7 @@ def render_status_html(text: str, resolve: MentionResolver, base_url: str) -> st
     pieces: list[str] = []
     position = 0
     for match in ENTITY_RE.finditer(text):
-        pieces.append(escape(text[position:match.start()]))
+        pieces.append(escape(text[position : match.start()]))
         position = match.end()
         if match.group("url"):
             pieces.append(_link(match.group("url")))

@@ -45,12 +45,19 @@ def fill_demo_inbox(server: FakeMastodon, *, seed: int, now: datetime) -> None:
     previous: dict[int, str] = {}
     for message in plan:
         line = message.line
-        to = line.to if line.to is not None else tuple(
-            member for member in message.members if member != line.speaker)
+        to = (
+            line.to
+            if line.to is not None
+            else tuple(member for member in message.members if member != line.speaker)
+        )
         status = server.post_status(
-            accounts[line.speaker], line.text, mentions=[accounts[who] for who in to],
-            in_reply_to_id=previous.get(message.thread), spoiler_text=line.spoiler_text,
-            media=[dict(media) for media in line.media], created_at=message.at,
+            accounts[line.speaker],
+            line.text,
+            mentions=[accounts[who] for who in to],
+            in_reply_to_id=previous.get(message.thread),
+            spoiler_text=line.spoiler_text,
+            media=[dict(media) for media in line.media],
+            created_at=message.at,
         )
         previous[message.thread] = status["id"]
         if line.html_swap:
@@ -64,8 +71,10 @@ def _cast_threads(rng: random.Random) -> list[tuple[tuple[str, ...], tuple[Line,
     """(people, lines) for every rank, the special threads at their fixed ranks."""
     special = {thread.rank: (thread.people, thread.lines) for thread in SPECIAL_THREADS}
     cast = [username for username, _, _ in PEOPLE if username not in HOSTILE]
-    first_names = {username: (display.split()[0] if display.strip() else username)
-                   for username, display, _ in PEOPLE}
+    first_names = {
+        username: (display.split()[0] if display.strip() else username)
+        for username, display, _ in PEOPLE
+    }
     scripts: list[tuple[str, ...]] = []
     threads = []
     for rank in range(TOTAL_THREADS):
@@ -101,12 +110,15 @@ def _line(script_line: str, people: dict[str, str], values: dict[str, str]) -> L
     return Line(who[speaker], text.format_map(values), to=to)
 
 
-def _schedule(threads: list[tuple[tuple[str, ...], tuple[Line, ...]]], rng: random.Random,
-              now: datetime) -> list[PlannedMessage]:
+def _schedule(
+    threads: list[tuple[tuple[str, ...], tuple[Line, ...]]], rng: random.Random, now: datetime
+) -> list[PlannedMessage]:
     """Give every message a time: rank 0 ends minutes ago, the last rank months ago."""
     span = len(threads) - 1
-    ages = sorted(NEWEST_MINUTES + OLDEST_MINUTES * (rank / span) ** 1.6 * rng.uniform(0.9, 1.1)
-                  for rank in range(len(threads)))
+    ages = sorted(
+        NEWEST_MINUTES + OLDEST_MINUTES * (rank / span) ** 1.6 * rng.uniform(0.9, 1.1)
+        for rank in range(len(threads))
+    )
     plan: list[PlannedMessage] = []
     for rank, ((people, lines), age) in enumerate(zip(threads, ages, strict=True)):
         members = ("me", *people)

@@ -23,8 +23,10 @@ __all__ = ["Call", "Endpoints"]
 INTEGER = re.compile(r"[+-]?\d+")
 NOT_FOUND = {
     "mastodon": {"conversation": "Record not found", "status": "Record not found"},
-    "gotosocial": {"conversation": "Not Found: conversation not found",
-                   "status": "Not Found: status not found"},
+    "gotosocial": {
+        "conversation": "Not Found: conversation not found",
+        "status": "Not Found: status not found",
+    },
 }
 TEXT_LIMIT = {"mastodon": 500, "gotosocial": 5000}
 # Mastodon counts every link as 23 characters, whatever its length.
@@ -68,10 +70,15 @@ class Endpoints:
         host = self.server.base_url.split("://", 1)[-1]
         version = "4.3.2" if self.server.flavour == "mastodon" else "0.17.3 git-fake"
         limit = TEXT_LIMIT[self.server.flavour]
-        return json_answer({
-            "uri": host, "domain": host, "title": "dminbox fake", "version": version,
-            "configuration": {"statuses": {"max_characters": limit}},
-        })
+        return json_answer(
+            {
+                "uri": host,
+                "domain": host,
+                "title": "dminbox fake",
+                "version": version,
+                "configuration": {"statuses": {"max_characters": limit}},
+            }
+        )
 
     # Conversations
 
@@ -80,21 +87,31 @@ class Endpoints:
         raw_limit = _present(query.get("limit"))
         limit = self._limit(raw_limit)
         min_id = _present(query.get("min_id"))
-        rows = self.state.page(call.owner_id, limit=limit, max_id=_present(query.get("max_id")),
-                               since_id=_present(query.get("since_id")), min_id=min_id)
+        rows = self.state.page(
+            call.owner_id,
+            limit=limit,
+            max_id=_present(query.get("max_id")),
+            since_id=_present(query.get("since_id")),
+            min_id=min_id,
+        )
         if min_id is not None and self.server.flavour == "mastodon":
             rows.reverse()  # Mastodon flips the ascending min_id query back to newest first.
         link = self._link_header(rows, limit, raw_limit)
-        return json_answer([self.render.conversation(row) for row in rows],
-                           headers=[("Link", link)] if link else [])
+        return json_answer(
+            [self.render.conversation(row) for row in rows],
+            headers=[("Link", link)] if link else [],
+        )
 
     def _limit(self, raw: str | None) -> int:
         if self.server.flavour == "gotosocial":
             if raw is None:
                 return 40
             if not INTEGER.fullmatch(raw):
-                raise HttpError(400, "Bad Request: error parsing limit: "
-                                     f'strconv.Atoi: parsing "{raw}": invalid syntax')
+                raise HttpError(
+                    400,
+                    "Bad Request: error parsing limit: "
+                    f'strconv.Atoi: parsing "{raw}": invalid syntax',
+                )
             if not 1 <= int(raw) <= 80:
                 raise HttpError(400, f"Bad Request: limit {raw} is outside the range 1 to 80")
             return int(raw)
@@ -162,8 +179,12 @@ class Endpoints:
 
     def status_context(self, call: Call) -> Answer:
         ancestors, descendants = self.state.context(self._visible_status(call), call.owner_id)
-        return json_answer({"ancestors": [self.render.status(s) for s in ancestors],
-                            "descendants": [self.render.status(s) for s in descendants]})
+        return json_answer(
+            {
+                "ancestors": [self.render.status(s) for s in ancestors],
+                "descendants": [self.render.status(s) for s in descendants],
+            }
+        )
 
     def delete_status(self, call: Call) -> Answer:
         status = self._visible_status(call)
@@ -203,9 +224,15 @@ class Endpoints:
             account = self.state.find_account(match.group("username"), match.group("domain"))
             if account is not None and account.id != call.owner_id:
                 mentioned.append(account.id)
-        status = self.state.post(call.owner_id, text, mention_ids=mentioned, visibility=visibility,
-                                 in_reply_to_id=reply_to, spoiler_text=spoiler_text,
-                                 created_at=self.server.now())
+        status = self.state.post(
+            call.owner_id,
+            text,
+            mention_ids=mentioned,
+            visibility=visibility,
+            in_reply_to_id=reply_to,
+            spoiler_text=spoiler_text,
+            created_at=self.server.now(),
+        )
         if key:
             self._posted_by_key[(call.owner_id, key)] = status.id
         return json_answer(self.render.status(status))
@@ -231,7 +258,10 @@ def _form(request: RecordedRequest) -> dict[str, object]:
     if content_type.startswith("multipart/form-data"):
         head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
         message = BytesParser(policy=HTTP).parsebytes(head + request.body)
-        return {part.get_param("name", header="content-disposition"):
-                part.get_payload(decode=True).decode("utf-8", "replace")
-                for part in message.iter_parts()}
+        return {
+            part.get_param("name", header="content-disposition"): part.get_payload(
+                decode=True
+            ).decode("utf-8", "replace")
+            for part in message.iter_parts()
+        }
     return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -9,8 +9,7 @@ from dminbox.fake.state import AccountRecord, ConversationRow, InboxState, Statu
 __all__ = ["EntityRenderer", "iso_time"]
 
 # The role Mastodon reports for a user without one.
-EVERYONE_ROLE = {"id": "-99", "name": "", "permissions": "65536", "color": "",
-                 "highlighted": False}
+EVERYONE_ROLE = {"id": "-99", "name": "", "permissions": "65536", "color": "", "highlighted": False}
 
 
 def iso_time(moment: datetime) -> str:
@@ -45,8 +44,9 @@ class EntityRenderer:
             "discoverable": False,
             "indexable": False,
             "group": False,
-            "created_at": iso_time(account.created_at.replace(hour=0, minute=0, second=0,
-                                                              microsecond=0)),
+            "created_at": iso_time(
+                account.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
+            ),
             "note": account.note,
             "url": account.url,
             "uri": f"{origin}/users/{account.username}",
@@ -73,10 +73,18 @@ class EntityRenderer:
     def credential_account(self, account: AccountRecord) -> dict:
         """verify_credentials' answer: the Account plus its `source`."""
         rendered = self.account(account, with_counts=True)
-        rendered.update(role=dict(EVERYONE_ROLE),
-                        feature_approval={"automatic": [], "manual": [], "current_user": "denied"})
-        rendered["source"] = {"privacy": "public", "sensitive": False, "language": None,
-                              "note": account.note, "fields": [], "follow_requests_count": 0}
+        rendered.update(
+            role=dict(EVERYONE_ROLE),
+            feature_approval={"automatic": [], "manual": [], "current_user": "denied"},
+        )
+        rendered["source"] = {
+            "privacy": "public",
+            "sensitive": False,
+            "language": None,
+            "note": account.note,
+            "fields": [],
+            "follow_requests_count": 0,
+        }
         return rendered
 
     def status(self, status: StatusRecord) -> dict:
@@ -110,8 +118,7 @@ class EntityRenderer:
             "account": self.account(author),
             "media_attachments": [dict(media) for media in status.media],
             "mentions": [
-                {"id": m.id, "username": m.username, "url": m.url, "acct": m.acct}
-                for m in mentions
+                {"id": m.id, "username": m.username, "url": m.url, "acct": m.acct} for m in mentions
             ],
             "tags": [],
             "emojis": [],

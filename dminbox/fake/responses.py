@@ -24,8 +24,9 @@ class Answer:
         return self.content_type == JSON_TYPE
 
 
-def json_answer(payload: object, status: int = 200,
-                headers: list[tuple[str, str]] | None = None) -> Answer:
+def json_answer(
+    payload: object, status: int = 200, headers: list[tuple[str, str]] | None = None
+) -> Answer:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Answer(status, body, JSON_TYPE, list(headers or []))
 
@@ -33,8 +34,9 @@ def json_answer(payload: object, status: int = 200,
 class HttpError(Exception):
     """Stops a handler and answers `{"error": message}` with this status."""
 
-    def __init__(self, status: int, message: str,
-                 headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

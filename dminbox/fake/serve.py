@@ -33,8 +33,9 @@ class BadRequest(Exception):
         self.status = status
 
 
-async def _read_request(reader: asyncio.StreamReader
-                        ) -> tuple[str, str, str, list[tuple[bytes, bytes]], bytes]:
+async def _read_request(
+    reader: asyncio.StreamReader,
+) -> tuple[str, str, str, list[tuple[bytes, bytes]], bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     request_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
     parts = request_line.split(" ")
@@ -67,15 +68,19 @@ def _wants_keep_alive(version: str, headers: list[tuple[bytes, bytes]]) -> bool:
     return connection != b"close"
 
 
-def _response_head(status: int, headers: list[tuple[bytes, bytes]], body_length: int,
-                   keep_alive: bool) -> bytes:
+def _response_head(
+    status: int, headers: list[tuple[bytes, bytes]], body_length: int, keep_alive: bool
+) -> bytes:
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
         reason = "Unknown"
     lines = [f"HTTP/1.1 {status} {reason}".encode()]
-    lines += [name + b": " + value for name, value in headers
-              if name.lower() not in (b"connection", b"content-length")]
+    lines += [
+        name + b": " + value
+        for name, value in headers
+        if name.lower() not in (b"connection", b"content-length")
+    ]
     lines.append(f"content-length: {body_length}".encode())
     lines.append(b"connection: keep-alive" if keep_alive else b"connection: close")
     return b"\r\n".join(lines) + b"\r\n\r\n"
@@ -97,8 +102,9 @@ class LoopbackServer:
         return f"http://{host}:{self.port}"
 
     async def start(self, port: int) -> None:
-        self._server = await asyncio.start_server(self._serve_connection, self.host, port,
-                                                  limit=MAX_HEAD)
+        self._server = await asyncio.start_server(
+            self._serve_connection, self.host, port, limit=MAX_HEAD
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def serve_forever(self) -> None:
@@ -115,8 +121,9 @@ class LoopbackServer:
         await self._server.wait_closed()
         self._server = None
 
-    async def _serve_connection(self, reader: asyncio.StreamReader,
-                                writer: asyncio.StreamWriter) -> None:
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
@@ -134,8 +141,9 @@ class LoopbackServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _answer_requests(self, reader: asyncio.StreamReader,
-                               writer: asyncio.StreamWriter) -> None:
+    async def _answer_requests(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
         while True:
             try:
@@ -143,14 +151,22 @@ class LoopbackServer:
             except BadRequest as error:
                 message = json.dumps({"error": str(error)}).encode()
                 content_type = [(b"content-type", JSON_TYPE.encode())]
-                writer.write(_response_head(error.status, content_type, len(message), False)
-                             + message)
+                writer.write(
+                    _response_head(error.status, content_type, len(message), False) + message
+                )
                 await writer.drain()
                 return
             raw_path, _, query = target.partition("?")
-            scope = http_scope(method, unquote(raw_path), query.encode("latin-1"), headers,
-                               raw_path=raw_path.encode("latin-1"), scheme="http",
-                               server=(self.host, self.port), client=(peer[0], peer[1]))
+            scope = http_scope(
+                method,
+                unquote(raw_path),
+                query.encode("latin-1"),
+                headers,
+                raw_path=raw_path.encode("latin-1"),
+                scheme="http",
+                server=(self.host, self.port),
+                client=(peer[0], peer[1]),
+            )
             keep_alive = _wants_keep_alive(version, headers)
             try:
                 response = await call_app(self.fake.asgi, scope, body)
@@ -159,19 +175,22 @@ class LoopbackServer:
             except Exception:
                 # A bug in the fake: answer like a crashed Rails app and tell the console.
                 logger.exception("the fake server failed on %s %s", method, target)
-                response = CollectedResponse(500, [(b"content-type", JSON_TYPE.encode())],
-                                             b'{"error":"Internal Server Error"}')
+                response = CollectedResponse(
+                    500,
+                    [(b"content-type", JSON_TYPE.encode())],
+                    b'{"error":"Internal Server Error"}',
+                )
                 keep_alive = False
-            head = _response_head(response.status, response.headers, len(response.body),
-                                  keep_alive)
+            head = _response_head(response.status, response.headers, len(response.body), keep_alive)
             writer.write(head + (b"" if method == "HEAD" else response.body))
             await writer.drain()
             if not keep_alive:
                 return
 
 
-async def serve(server: FakeMastodon, host: str = "127.0.0.1", port: int = 0, *,
-                set_base_url: bool = True) -> LoopbackServer:
+async def serve(
+    server: FakeMastodon, host: str = "127.0.0.1", port: int = 0, *, set_base_url: bool = True
+) -> LoopbackServer:
     """Start serving `server` on a loopback address; port 0 picks a free port.
 
     With `set_base_url` (the default) the fake's `base_url` becomes the socket's

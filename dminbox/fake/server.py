@@ -38,8 +38,14 @@ class FakeMastodon:
     `conversation_rows`; misbehave on demand with `faults`.
     """
 
-    def __init__(self, flavour: str = "mastodon", *, base_url: str = DEFAULT_BASE_URL,
-                 seed: int = 0, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        flavour: str = "mastodon",
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        seed: int = 0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
         self.flavour = flavour
@@ -55,8 +61,9 @@ class FakeMastodon:
         self.asgi = FakeMastodonApp(self)
 
     @classmethod
-    def demo(cls, flavour: str = "mastodon", seed: int = 0, now: datetime | None = None,
-             **options) -> FakeMastodon:
+    def demo(
+        cls, flavour: str = "mastodon", seed: int = 0, now: datetime | None = None, **options
+    ) -> FakeMastodon:
         """A server holding the demo inbox; with `now` given, everything is repeatable."""
         from dminbox.fake.demo import fill_demo_inbox
 
@@ -100,16 +107,25 @@ class FakeMastodon:
     def account(self, account_id: str) -> dict:
         return self.renderer.account(self.state.accounts[account_id])
 
-    def add_account(self, username: str, display_name: str = "", domain: str | None = None,
-                    *, created_at: datetime | None = None, note: str = "",
-                    bot: bool = False) -> dict:
+    def add_account(
+        self,
+        username: str,
+        display_name: str = "",
+        domain: str | None = None,
+        *,
+        created_at: datetime | None = None,
+        note: str = "",
+        bot: bool = False,
+    ) -> dict:
         """Add a person; `acct` is "username" when local, "username@domain" when remote."""
-        record = self.state.add_account(username, display_name, domain,
-                                        created_at=created_at, note=note, bot=bot)
+        record = self.state.add_account(
+            username, display_name, domain, created_at=created_at, note=note, bot=bot
+        )
         return self.account(record.id)
 
-    def add_token(self, token: str, scopes: set[str] | frozenset[str], *,
-                  owner: dict | None = None) -> None:
+    def add_token(
+        self, token: str, scopes: set[str] | frozenset[str], *, owner: dict | None = None
+    ) -> None:
         owner_id = owner["id"] if owner else self._me_id
         self.tokens[token] = AccessToken(owner_id, frozenset(scopes))
 
@@ -118,10 +134,18 @@ class FakeMastodon:
 
     # Statuses and conversations
 
-    def post_status(self, author: dict, text: str, *, mentions: list[dict] | None = None,
-                    in_reply_to_id: str | None = None, spoiler_text: str = "",
-                    media: list[dict] | None = None, created_at: datetime | None = None,
-                    content_html: str | None = None) -> dict:
+    def post_status(
+        self,
+        author: dict,
+        text: str,
+        *,
+        mentions: list[dict] | None = None,
+        in_reply_to_id: str | None = None,
+        spoiler_text: str = "",
+        media: list[dict] | None = None,
+        created_at: datetime | None = None,
+        content_html: str | None = None,
+    ) -> dict:
         """Post a direct status from `author` to exactly `mentions`.
 
         Mentions missing from the text are put in front of it, as clients do.
@@ -132,16 +156,23 @@ class FakeMastodon:
         missing = [a for a in recipients if not self._mentions(text, a.username)]
         if missing:
             text = " ".join(f"@{a.acct}" for a in missing) + " " + text
-        status = self.state.post(author["id"], text, mention_ids=[a.id for a in recipients],
-                                 in_reply_to_id=in_reply_to_id, spoiler_text=spoiler_text,
-                                 media=media, created_at=created_at or self.now(),
-                                 content_html=content_html)
+        status = self.state.post(
+            author["id"],
+            text,
+            mention_ids=[a.id for a in recipients],
+            in_reply_to_id=in_reply_to_id,
+            spoiler_text=spoiler_text,
+            media=media,
+            created_at=created_at or self.now(),
+            content_html=content_html,
+        )
         return self.renderer.status(status)
 
     @staticmethod
     def _mentions(text: str, username: str) -> bool:
-        return any(m.group("username").lower() == username.lower()
-                   for m in MENTION_RE.finditer(text))
+        return any(
+            m.group("username").lower() == username.lower() for m in MENTION_RE.finditer(text)
+        )
 
     def delete_status(self, status_id: str) -> None:
         self.state.delete_status(status_id)

@@ -105,15 +105,27 @@ class InboxState:
 
     # Accounts
 
-    def add_account(self, username: str, display_name: str = "", domain: str | None = None,
-                    *, created_at: datetime | None = None, note: str = "",
-                    bot: bool = False) -> AccountRecord:
+    def add_account(
+        self,
+        username: str,
+        display_name: str = "",
+        domain: str | None = None,
+        *,
+        created_at: datetime | None = None,
+        note: str = "",
+        bot: bool = False,
+    ) -> AccountRecord:
         if self.find_account(username, domain, local_only=domain is None):
             raise ValueError(f"an account @{username}@{domain or 'local'} exists already")
         when = created_at or ACCOUNTS_SINCE + timedelta(days=len(self.accounts))
         account = AccountRecord(
-            id=self.ids.entity_id(when), username=username, display_name=display_name,
-            domain=domain, created_at=when, note=note, bot=bot,
+            id=self.ids.entity_id(when),
+            username=username,
+            display_name=display_name,
+            domain=domain,
+            created_at=when,
+            note=note,
+            bot=bot,
             local_base_url=self._base_url,
         )
         self.accounts[account.id] = account
@@ -126,13 +138,20 @@ class InboxState:
         for account in namesakes:
             account.mention_label = account.acct if len(namesakes) > 1 else account.username
 
-    def find_account(self, username: str, domain: str | None,
-                     *, local_only: bool = True) -> AccountRecord | None:
+    def find_account(
+        self, username: str, domain: str | None, *, local_only: bool = True
+    ) -> AccountRecord | None:
         """The account `@username@domain` names; without a domain, a local one."""
         return self._match(list(self.accounts.values()), username, domain, local_only=local_only)
 
-    def _match(self, candidates: list[AccountRecord], username: str, domain: str | None,
-               *, local_only: bool) -> AccountRecord | None:
+    def _match(
+        self,
+        candidates: list[AccountRecord],
+        username: str,
+        domain: str | None,
+        *,
+        local_only: bool,
+    ) -> AccountRecord | None:
         local_host = self._base_url.split("://", 1)[-1].lower()
         if domain and domain.lower() == local_host:
             domain = None
@@ -147,13 +166,25 @@ class InboxState:
     # Statuses
 
     def can_see(self, viewer_id: str, status: StatusRecord) -> bool:
-        return (status.visibility in ("public", "unlisted") or status.account_id == viewer_id
-                or viewer_id in status.mention_ids)
+        return (
+            status.visibility in ("public", "unlisted")
+            or status.account_id == viewer_id
+            or viewer_id in status.mention_ids
+        )
 
-    def post(self, author_id: str, text: str, *, mention_ids: list[str], visibility: str = "direct",
-             in_reply_to_id: str | None = None, spoiler_text: str = "",
-             media: list[dict] | None = None, created_at: datetime | None = None,
-             content_html: str | None = None) -> StatusRecord:
+    def post(
+        self,
+        author_id: str,
+        text: str,
+        *,
+        mention_ids: list[str],
+        visibility: str = "direct",
+        in_reply_to_id: str | None = None,
+        spoiler_text: str = "",
+        media: list[dict] | None = None,
+        created_at: datetime | None = None,
+        content_html: str | None = None,
+    ) -> StatusRecord:
         """Store a status and file it in every participant's conversation row."""
         parent = self.statuses.get(in_reply_to_id) if in_reply_to_id else None
         if in_reply_to_id and parent is None:
@@ -168,13 +199,20 @@ class InboxState:
             return self._match(recipients, username, domain, local_only=False)
 
         status = StatusRecord(
-            id=status_id, account_id=author_id, text=text, created_at=when,
-            content=content_html if content_html is not None
+            id=status_id,
+            account_id=author_id,
+            text=text,
+            created_at=when,
+            content=content_html
+            if content_html is not None
             else render_status_html(text, resolve, self._base_url),
-            visibility=visibility, thread_id=parent.thread_id if parent else status_id,
-            mention_ids=mentioned, in_reply_to_id=parent.id if parent else None,
+            visibility=visibility,
+            thread_id=parent.thread_id if parent else status_id,
+            mention_ids=mentioned,
+            in_reply_to_id=parent.id if parent else None,
             in_reply_to_account_id=parent.account_id if parent else None,
-            spoiler_text=spoiler_text, media=[self._media(item, when) for item in media or []],
+            spoiler_text=spoiler_text,
+            media=[self._media(item, when) for item in media or []],
             language=guess_language(text),
         )
         self.statuses[status.id] = status
@@ -185,9 +223,18 @@ class InboxState:
         return status
 
     def _media(self, given: dict, when: datetime) -> dict:
-        media = {"id": self.ids.entity_id(when), "type": "image", "url": None,
-                 "preview_url": None, "remote_url": None, "preview_remote_url": None,
-                 "text_url": None, "meta": {}, "description": None, "blurhash": None}
+        media = {
+            "id": self.ids.entity_id(when),
+            "type": "image",
+            "url": None,
+            "preview_url": None,
+            "remote_url": None,
+            "preview_remote_url": None,
+            "text_url": None,
+            "meta": {},
+            "description": None,
+            "blurhash": None,
+        }
         media.update(given)
         return media
 
@@ -198,8 +245,12 @@ class InboxState:
             key = (owner_id, status.thread_id, others)
             row = self._row_by_key.get(key)
             if row is None:
-                row = ConversationRow(id=self.ids.row_id(status.created_at), owner_id=owner_id,
-                                      thread_id=status.thread_id, participant_ids=others)
+                row = ConversationRow(
+                    id=self.ids.row_id(status.created_at),
+                    owner_id=owner_id,
+                    thread_id=status.thread_id,
+                    participant_ids=others,
+                )
                 self.rows[row.id] = row
                 self._row_by_key[key] = row
             row.status_ids.append(status.id)
@@ -222,8 +273,9 @@ class InboxState:
                     self.forget_row(row)
         return status
 
-    def context(self, status: StatusRecord, viewer_id: str
-                ) -> tuple[list[StatusRecord], list[StatusRecord]]:
+    def context(
+        self, status: StatusRecord, viewer_id: str
+    ) -> tuple[list[StatusRecord], list[StatusRecord]]:
         """Ancestors oldest first and descendants depth first, as the viewer may see them."""
         ancestors: list[StatusRecord] = []
         parent = self.statuses.get(status.in_reply_to_id or "")
@@ -258,8 +310,15 @@ class InboxState:
     def _row_key(self, row: ConversationRow) -> CursorKey:
         return self.ids.cursor_key(row.last_status_id or "")
 
-    def page(self, owner_id: str, *, limit: int, max_id: str | None = None,
-             since_id: str | None = None, min_id: str | None = None) -> list[ConversationRow]:
+    def page(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        max_id: str | None = None,
+        since_id: str | None = None,
+        min_id: str | None = None,
+    ) -> list[ConversationRow]:
         """A page of rows, chosen the way Mastodon's paginate_by_id does.
 
         With `min_id` the rows just above the cursor come back oldest first (the

@@ -27,9 +27,14 @@ class FakeTransport(httpx.AsyncBaseTransport):
         url = request.url
         port = url.port or (443 if url.scheme == "https" else 80)
         scope = http_scope(
-            request.method, url.path, url.query, list(request.headers.raw),
-            raw_path=url.raw_path.split(b"?", 1)[0], scheme=url.scheme,
-            server=(url.host, port), client=("127.0.0.1", 50000),
+            request.method,
+            url.path,
+            url.query,
+            list(request.headers.raw),
+            raw_path=url.raw_path.split(b"?", 1)[0],
+            scheme=url.scheme,
+            server=(url.host, port),
+            client=("127.0.0.1", 50000),
         )
         read_timeout = request.extensions.get("timeout", {}).get("read")
         try:
@@ -39,7 +44,9 @@ class FakeTransport(httpx.AsyncBaseTransport):
                 "Server disconnected without sending a response.", request=request
             ) from error
         except TimeoutError as error:
-            raise httpx.ReadTimeout("The fake server did not answer in time.",
-                                    request=request) from error
-        return httpx.Response(response.status, headers=response.headers,
-                              content=response.body, request=request)
+            raise httpx.ReadTimeout(
+                "The fake server did not answer in time.", request=request
+            ) from error
+        return httpx.Response(
+            response.status, headers=response.headers, content=response.body, request=request
+        )

@@ -1,0 +1,139 @@
+"""Turns conversations and statuses into text for the screen.
+
+Every string from a server passes through `dminbox.text` first and enters
+Textual only as data (`Content.assemble` parts), never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from rich.cells import cell_len, set_cell_size
+from textual.content import Content
+
+from dminbox.models import Account, Conversation, MediaAttachment, Status
+from dminbox.text import clean, html_to_text, one_line, preview
+
+UNREAD_MARK = "●"
+"""Shown before an unread conversation: a symbol, so it reads without colour."""
+CURSOR_MARK = "▌"
+
+Clock = Callable[[], datetime]
+"""Gives the current time, aware; tests pass a fixed one."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def participants(accounts: Sequence[Account], *, limit: int = 4) -> str:
+    """`Alice, Bob, +2` from display names, acct where the name is empty."""
+    if not accounts:
+        return "(just you)"
+    names = [one_line(account.label, 40) for account in accounts[:limit]]
+    if len(accounts) > limit:
+        names.append(f"+{len(accounts) - limit}")
+    return ", ".join(names)
+
+
+def age(moment: datetime | None, now: datetime) -> str:
+    """A short age: `now`, `5m`, `3h`, `2d`, `Nov 3`, `2024`."""
+    if moment is None:
+        return ""
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)}d"
+    local = moment.astimezone(now.tzinfo)
+    if local.year == now.year:
+        return f"{local:%b} {local.day}"
+    return str(local.year)
+
+
+def fit(text: str, width: int) -> str:
+    """`text` padded or cut to exactly `width` cells, with … where it was cut."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
+
+
+def conversation_row(conversation: Conversation, width: int, now: datetime) -> tuple[str, str, str]:
+    """The row's three cells, (names, preview, age), fitted into `width` columns.
+
+    Columns: 3 for the cursor and unread marks and a space, names, a space,
+    the preview, a space, the age in 6 (`Nov 30`).
+    """
+    status = conversation.last_status
+    when = age(status.created_at if status else None, now)
+    body = _status_preview(status)
+    inner = max(0, width - 3)
+    age_width = 6 if inner >= 30 else 0
+    names_width = min(26, max(8, inner // 3))
+    preview_width = max(0, inner - names_width - age_width - 2)
+    names = fit(participants(conversation.accounts), names_width)
+    return (
+        names + " ",
+        fit(body, preview_width) + (" " if age_width else ""),
+        fit(when.rjust(age_width), age_width) if age_width else "",
+    )
+
+
+def _status_preview(status: Status | None) -> str:
+    if status is None:
+        return "(no messages)"
+    if status.spoiler_text:
+        return "CW: " + one_line(status.spoiler_text, 200)
+    text = preview(status.content, 200)
+    if not text and status.media_attachments:
+        return f"[{len(status.media_attachments)} attachment(s)]"
+    return text
+
+
+def author_line(status: Status, now: datetime) -> Content:
+    account = status.account
+    name = one_line(account.display_name, 60)
+    handle = "@" + one_line(account.acct or account.username, 80)
+    stamp = status.created_at.astimezone(now.tzinfo)
+    parts: list[str | tuple[str, str]] = []
+    if name:
+        parts += [(name, "bold"), " "]
+    parts += [(handle, "$text-muted" if name else "bold"), "  "]
+    parts.append((f"{stamp:%Y-%m-%d %H:%M} ({age(status.created_at, now)})", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+def status_body(status: Status, *, reveal: bool) -> Content:
+    """The message: its content warning, its text with numbered links, its media."""
+    parts: list[str | tuple[str, str]] = []
+    if status.spoiler_text:
+        parts.append((f"CW: {one_line(status.spoiler_text)}", "bold $warning"))
+        if not reveal:
+            parts.append(("  (hidden: press c to show)", "$text-muted"))
+            return Content.assemble(*parts)
+        parts.append("\n")
+    plain = html_to_text(status.content)
+    if plain.text:
+        parts.append(plain.text)
+    for number, url in enumerate(plain.links, start=1):
+        parts += ["\n", (f"[{number}] ", "$text-muted"), (url, "underline")]
+    for media in status.media_attachments:
+        parts += ["\n", *_media_parts(media)]
+    return Content.assemble(*parts)
+
+
+def _media_parts(media: MediaAttachment) -> list[str | tuple[str, str]]:
+    kind = one_line(media.type or "file", 20)
+    description = one_line(media.description or "", 400) or "no description"
+    url = clean(media.url or media.remote_url or "").strip()
+    parts: list[str | tuple[str, str]] = [(f"📎 {kind}: ", "bold"), description]
+    if url:
+        parts += ["\n   ", (url, "underline")]
+    return parts

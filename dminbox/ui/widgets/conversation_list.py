@@ -1,0 +1,196 @@
+"""The conversation list: one line per conversation, drawn line by line.
+
+A `ScrollView` with `render_line` costs only what is on screen, whatever the
+length of the inbox, and a cursor move repaints just the two rows it touched,
+which keeps the bytes sent over a slow ssh link small.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from dminbox.inbox import Inbox
+from dminbox.models import Conversation
+from dminbox.ui.render import CURSOR_MARK, UNREAD_MARK, Clock, conversation_row, utc_now
+
+NEAR_END_ROWS = 60
+"""Ask for the next page while the cursor or the view is this close to the end."""
+
+
+class ConversationList(ScrollView, can_focus=True):
+    """The inbox, newest first, with a cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor_down", "Down", show=False, tooltip="Next conversation"),
+        Binding("k,up", "cursor_up", "Up", show=False, tooltip="Previous conversation"),
+        Binding("g,home", "first", "First", show=False, tooltip="First conversation"),
+        Binding("G,end", "last", "Last", show=False, tooltip="Last loaded conversation"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, tooltip="One screen down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="One screen up"),
+        Binding("enter", "open", "Open", tooltip="Open the conversation"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "conversation-list--cursor",
+        "conversation-list--unread",
+        "conversation-list--read",
+        "conversation-list--age",
+        "conversation-list--status",
+    }
+
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)
+    """Index of the highlighted conversation."""
+    footer_text: reactive[str] = reactive("", repaint=False, init=False)
+    """The line after the last conversation: loading, the end, or what went wrong."""
+
+    class NearEnd(Message):
+        """The cursor or the view came close to the last loaded row."""
+
+    class Opened(Message):
+        """The user asked to open a conversation."""
+
+        def __init__(self, conversation: Conversation) -> None:
+            super().__init__()
+            self.conversation = conversation
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        *,
+        clock: Clock | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.inbox = inbox
+        self._now = clock or utc_now
+
+    # -- what the screen calls --------------------------------------------
+
+    @property
+    def highlighted(self) -> Conversation | None:
+        if 0 <= self.cursor < len(self.inbox):
+            return self.inbox[self.cursor]
+        return None
+
+    def rows_changed(self, keep: str | None = None) -> None:
+        """Call after rows were added or removed; `keep` holds the cursor on that id."""
+        if keep is not None and (index := self.inbox.index_of(keep)) is not None:
+            self.set_reactive(ConversationList.cursor, index)
+        self.set_reactive(ConversationList.cursor, self._clamp(self.cursor))
+        self.virtual_size = Size(self.size.width, len(self.inbox) + 1)
+        self.refresh()
+        self._check_near_end()
+
+    def row_changed(self, conversation_id: str) -> None:
+        """Call after one row changed in place (its unread state)."""
+        index = self.inbox.index_of(conversation_id)
+        if index is not None:
+            self._refresh_row(index)
+
+    def watch_footer_text(self) -> None:
+        self._refresh_row(len(self.inbox))
+
+    # -- keys --------------------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        self.cursor = self._clamp(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.cursor = self._clamp(self.cursor - 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = self._clamp(len(self.inbox) - 1)
+
+    def action_page_down(self) -> None:
+        self.cursor = self._clamp(self.cursor + max(1, self.size.height - 1))
+
+    def action_page_up(self) -> None:
+        self.cursor = self._clamp(self.cursor - max(1, self.size.height - 1))
+
+    def action_open(self) -> None:
+        if (conversation := self.highlighted) is not None:
+            self.post_message(self.Opened(conversation))
+
+    # -- drawing -----------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
+        self._check_near_end()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._check_near_end()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.inbox) + 1)
+
+    def on_focus(self) -> None:
+        self._refresh_row(self.cursor)
+
+    def on_blur(self) -> None:
+        self._refresh_row(self.cursor)
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if index < len(self.inbox):
+            return self._row_strip(self.inbox[index], index == self.cursor, width)
+        if index == len(self.inbox) and self.footer_text:
+            style = self.get_component_rich_style("conversation-list--status")
+            return Strip([Segment(("  " + self.footer_text)[:width], style)]).extend_cell_length(
+                width, self.rich_style
+            )
+        return Strip.blank(width, self.rich_style)
+
+    def _row_strip(self, conversation: Conversation, selected: bool, width: int) -> Strip:
+        names, body, when = conversation_row(conversation, width, self._now())
+        unread = conversation.unread
+        base = self.get_component_rich_style(
+            "conversation-list--unread" if unread else "conversation-list--read"
+        )
+        age_style = base + self.get_component_rich_style("conversation-list--age")
+        marks = (
+            (CURSOR_MARK if selected and self.has_focus else " ")
+            + (UNREAD_MARK if unread else " ")
+            + " "
+        )
+        segments = [
+            Segment(marks, base),
+            Segment(names, base),
+            Segment(body, base),
+            Segment(when, age_style),
+        ]
+        strip = Strip(segments).adjust_cell_length(width, self.rich_style)
+        if selected:
+            strip = strip.apply_style(self.get_component_rich_style("conversation-list--cursor"))
+        return strip
+
+    # -- helpers -------------------------------------------------------------
+
+    def _clamp(self, index: int) -> int:
+        return max(0, min(index, len(self.inbox) - 1))
+
+    def _refresh_row(self, index: int) -> None:
+        top = self.scroll_offset.y
+        if top <= index < top + self.size.height:
+            self.refresh(Region(0, index - top, self.size.width, 1))
+
+    def _check_near_end(self) -> None:
+        last_visible = int(self.scroll_y) + self.size.height
+        if max(self.cursor, last_visible) >= len(self.inbox) - NEAR_END_ROWS:
+            self.post_message(self.NearEnd())

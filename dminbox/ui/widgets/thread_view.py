@@ -1,0 +1,97 @@
+"""The thread pane: every message of one conversation, oldest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from dminbox.models import Conversation, Status
+from dminbox.text import one_line
+from dminbox.ui.render import Clock, author_line, participants, status_body, utc_now
+
+
+class MessageView(Static):
+    """One message: who, when, and the body (content warning folded)."""
+
+    def __init__(self, status: Status, now: datetime, *, reveal: bool = False) -> None:
+        self.status = status
+        self._now = now
+        self.reveal = reveal
+        super().__init__(self._content(), classes="message")
+
+    def toggle(self) -> None:
+        self.reveal = not self.reveal
+        self.update(self._content())
+
+    def _content(self) -> Content:
+        return Content.assemble(
+            author_line(self.status, self._now), "\n", status_body(self.status, reveal=self.reveal)
+        )
+
+
+class ThreadView(VerticalScroll, can_focus=True):
+    """The open conversation's messages, scrollable with vim keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "scroll_down", "Down", show=False, tooltip="Scroll down"),
+        Binding("k,up", "scroll_up", "Up", show=False, tooltip="Scroll up"),
+        Binding("g,home", "scroll_home", "Top", show=False, tooltip="First message"),
+        Binding("G,end", "scroll_end", "Bottom", show=False, tooltip="Last message"),
+        Binding("space,pagedown", "page_down", "Page down", show=False, tooltip="One screen down"),
+        Binding("b,pageup", "page_up", "Page up", show=False, tooltip="One screen up"),
+        Binding("c", "toggle_warnings", "Show CW", tooltip="Show or hide content warnings"),
+    ]
+
+    def __init__(self, *, clock: Clock | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._now = clock or utc_now
+        self.conversation: Conversation | None = None
+        self._shown_ids: tuple[str, ...] = ()
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("Select a conversation and press enter.", classes="thread-hint")
+
+    def show(self, conversation: Conversation, statuses: Sequence[Status], note: str = "") -> None:
+        """Shows these messages; keeps revealed warnings and the scroll if nothing changed."""
+        ids = tuple(status.id for status in statuses)
+        same = conversation.id == getattr(self.conversation, "id", None)
+        if same and ids == self._shown_ids and not note:
+            return
+        revealed = {m.status.id for m in self.query(MessageView) if m.reveal} if same else set()
+        self.conversation = conversation
+        self._shown_ids = ids
+        now = self._now()
+        title = Content.assemble(
+            ("With ", "$text-muted"), (participants(conversation.accounts, limit=8), "bold")
+        )
+        widgets: list[Static] = [Static(title, classes="thread-title")]
+        widgets += [MessageView(s, now, reveal=s.id in revealed) for s in statuses]
+        if note:
+            widgets.append(Static(Content(one_line(note)), classes="thread-note"))
+        with self.app.batch_update():
+            self.remove_children()
+            self.mount_all(widgets)
+        if not same:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def clear(self) -> None:
+        self.conversation = None
+        self._shown_ids = ()
+        self.remove_children()
+        self.mount(Static("Select a conversation and press enter.", classes="thread-hint"))
+
+    def action_toggle_warnings(self) -> None:
+        messages = [m for m in self.query(MessageView) if m.status.spoiler_text]
+        if not messages:
+            self.notify("No content warnings in this thread.", markup=False)
+            return
+        reveal = not all(m.reveal for m in messages)
+        for message in messages:
+            if message.reveal != reveal:
+                message.toggle()

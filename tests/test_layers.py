@@ -1,0 +1,43 @@
+"""The core never imports Textual: the UI depends on it, never the other way."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = [
+    "dminbox.models",
+    "dminbox.errors",
+    "dminbox.client",
+    "dminbox.inbox",
+    "dminbox.text",
+    "dminbox.config",
+    "dminbox.paths",
+    "dminbox.cli",
+    "dminbox.fake",
+]
+
+
+def test_core_modules_do_not_import_textual() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in CORE)
+        + "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        + "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_importing_the_package_creates_no_files(tmp_path) -> None:
+    env = {
+        "XDG_CONFIG_HOME": str(tmp_path / "c"),
+        "XDG_CACHE_HOME": str(tmp_path / "k"),
+        "XDG_STATE_HOME": str(tmp_path / "s"),
+        "PATH": "/usr/bin:/bin",
+    }
+    code = "".join(f"import {name}\n" for name in CORE) + "import dminbox.ui.app\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []

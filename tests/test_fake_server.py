@@ -27,8 +27,9 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 def client_for(server: FakeMastodon, token: str | None = "demo-token") -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(transport=server.transport(), base_url=server.base_url,
-                             headers=headers)
+    return httpx.AsyncClient(
+        transport=server.transport(), base_url=server.base_url, headers=headers
+    )
 
 
 def inbox_with_threads(count: int, flavour: str = "mastodon") -> FakeMastodon:
@@ -36,13 +37,18 @@ def inbox_with_threads(count: int, flavour: str = "mastodon") -> FakeMastodon:
     server = FakeMastodon(flavour)
     for number in range(count):
         friend = server.add_account(f"friend{number}", f"Friend {number}")
-        server.post_status(friend, f"hello number {number}", mentions=[server.me],
-                           created_at=NOW + timedelta(minutes=number))
+        server.post_status(
+            friend,
+            f"hello number {number}",
+            mentions=[server.me],
+            created_at=NOW + timedelta(minutes=number),
+        )
     return server
 
 
-async def follow_next(client: httpx.AsyncClient, first_url: str
-                      ) -> tuple[list[list[dict]], httpx.Response]:
+async def follow_next(
+    client: httpx.AsyncClient, first_url: str
+) -> tuple[list[list[dict]], httpx.Response]:
     pages, url = [], first_url
     while True:
         response = await client.get(url)
@@ -205,8 +211,10 @@ async def test_mark_read_and_unread():
         assert (await client.post(f"/api/v1/conversations/{row_id}/unread")).status_code == 404
 
 
-@pytest.mark.parametrize(("flavour", "message"), [
-    ("mastodon", "Record not found"), ("gotosocial", "Not Found: conversation not found")])
+@pytest.mark.parametrize(
+    ("flavour", "message"),
+    [("mastodon", "Record not found"), ("gotosocial", "Not Found: conversation not found")],
+)
 async def test_deleted_row_is_forgotten_and_a_new_message_makes_a_new_row(flavour, message):
     server = FakeMastodon(flavour)
     alice = server.add_account("alice", "Alice")
@@ -244,8 +252,13 @@ def test_delete_status_moves_the_row_down_then_removes_it():
     bob = server.add_account("bob", "Bob")
     x1 = server.post_status(alice, "x1", mentions=[server.me], created_at=NOW)
     server.post_status(bob, "y1", mentions=[server.me], created_at=NOW + timedelta(minutes=1))
-    x2 = server.post_status(alice, "x2", mentions=[server.me], in_reply_to_id=x1["id"],
-                            created_at=NOW + timedelta(minutes=2))
+    x2 = server.post_status(
+        alice,
+        "x2",
+        mentions=[server.me],
+        in_reply_to_id=x1["id"],
+        created_at=NOW + timedelta(minutes=2),
+    )
     assert [row["accounts"][0]["acct"] for row in server.conversation_rows()] == ["alice", "bob"]
     server.delete_status(x2["id"])
     rows = server.conversation_rows()
@@ -264,7 +277,10 @@ def test_rows_are_keyed_by_thread_and_participants():
     server.post_status(alice, "a new topic", mentions=[server.me])
     rows = server.conversation_rows()
     assert [sorted(a["acct"] for a in row["accounts"]) for row in rows] == [
-        ["alice"], ["alice"], ["alice", "bob@example.org"]]
+        ["alice"],
+        ["alice"],
+        ["alice", "bob@example.org"],
+    ]
     note = server.post_status(server.me, "note to self", mentions=[])
     assert server.conversation_rows()[0]["accounts"][0]["id"] == server.me["id"]
     assert note["mentions"] == []
@@ -283,13 +299,17 @@ async def test_context_shows_only_what_the_viewer_may_see():
     hidden = server.post_status(alice, "for bob", mentions=[bob], in_reply_to_id=s3["id"])
     async with client_for(server) as client:
         context = Context.model_validate(
-            (await client.get(f"/api/v1/statuses/{s2['id']}/context")).json())
+            (await client.get(f"/api/v1/statuses/{s2['id']}/context")).json()
+        )
         assert [s.id for s in context.ancestors] == [s1["id"]]
         assert [s.id for s in context.descendants] == [s3["id"]]
         top = (await client.get(f"/api/v1/statuses/{s1['id']}/context")).json()
         assert [s["id"] for s in top["descendants"]] == [s2["id"], s3["id"]]
-        for path in (f"/api/v1/statuses/{hidden['id']}/context",
-                     f"/api/v1/statuses/{hidden['id']}", "/api/v1/statuses/123/context"):
+        for path in (
+            f"/api/v1/statuses/{hidden['id']}/context",
+            f"/api/v1/statuses/{hidden['id']}",
+            "/api/v1/statuses/123/context",
+        ):
             response = await client.get(path)
             assert (response.status_code, response.json()) == (404, {"error": "Record not found"})
         shown = await client.get(f"/api/v1/statuses/{s3['id']}")
@@ -300,8 +320,10 @@ async def test_post_status_with_idempotency_key_mentions_and_html():
     server = FakeMastodon()
     alice = server.add_account("alice", "Alice")
     server.add_account("bob", "Bob", domain="example.org")
-    form = {"status": "@alice @bob@example.org hi <3 https://example.org/x\n\nsecond",
-            "visibility": "direct"}
+    form = {
+        "status": "@alice @bob@example.org hi <3 https://example.org/x\n\nsecond",
+        "visibility": "direct",
+    }
     async with client_for(server) as client:
         first = await client.post("/api/v1/statuses", data=form, headers={"Idempotency-Key": "k1"})
         retry = await client.post("/api/v1/statuses", data=form, headers={"Idempotency-Key": "k1"})
@@ -312,8 +334,10 @@ async def test_post_status_with_idempotency_key_mentions_and_html():
         assert "hi &lt;3" in status.content and "</p><p>second</p>" in status.content
         assert '<a href="https://example.org/x" target="_blank"' in status.content
         assert len(server.state.statuses) == 1
-        reply = await client.post("/api/v1/statuses", json={
-            "status": "@alice thanks", "visibility": "direct", "in_reply_to_id": status.id})
+        reply = await client.post(
+            "/api/v1/statuses",
+            json={"status": "@alice thanks", "visibility": "direct", "in_reply_to_id": status.id},
+        )
         assert reply.json()["in_reply_to_id"] == status.id
     rows = server.conversation_rows(alice)
     assert [len(row["accounts"]) for row in rows] == [1, 2]
@@ -324,9 +348,12 @@ async def test_post_status_errors():
     async with client_for(server) as client:
         blank = await client.post("/api/v1/statuses", data={"status": "  ", "visibility": "direct"})
         assert (blank.status_code, blank.json()) == (
-            422, {"error": "Validation failed: Text can't be blank"})
-        orphan = await client.post("/api/v1/statuses",
-                                   data={"status": "hi", "in_reply_to_id": "999"})
+            422,
+            {"error": "Validation failed: Text can't be blank"},
+        )
+        orphan = await client.post(
+            "/api/v1/statuses", data={"status": "hi", "in_reply_to_id": "999"}
+        )
         assert orphan.status_code == 404
         too_long = await client.post("/api/v1/statuses", data={"status": "x" * 501})
         assert too_long.status_code == 422
@@ -339,14 +366,17 @@ async def test_missing_unknown_and_revoked_tokens_are_401():
     server = FakeMastodon()
     server.add_token("old", {"read", "write"})
     server.revoke_token("old")
-    for token, message in ((None, "The access token is invalid"),
-                           ("nope", "The access token is invalid"),
-                           ("old", "The access token was revoked")):
+    for token, message in (
+        (None, "The access token is invalid"),
+        ("nope", "The access token is invalid"),
+        ("old", "The access token was revoked"),
+    ):
         async with client_for(server, token) as client:
             response = await client.get("/api/v1/conversations")
         assert (response.status_code, response.json()) == (401, {"error": message})
         assert response.headers["www-authenticate"] == (
-            f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{message}"')
+            f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{message}"'
+        )
 
 
 async def test_scopes_are_checked_per_endpoint():
@@ -356,9 +386,11 @@ async def test_scopes_are_checked_per_endpoint():
     outside = {"error": "This action is outside the authorized scopes"}
     async with client_for(server, "reader") as client:
         assert (await client.get("/api/v1/conversations")).status_code == 200
-        for response in (await client.post(f"/api/v1/conversations/{row_id}/read"),
-                         await client.get("/api/v1/accounts/verify_credentials"),
-                         await client.post("/api/v1/statuses", data={"status": "hi"})):
+        for response in (
+            await client.post(f"/api/v1/conversations/{row_id}/read"),
+            await client.get("/api/v1/accounts/verify_credentials"),
+            await client.post("/api/v1/statuses", data={"status": "hi"}),
+        ):
             assert (response.status_code, response.json()) == (403, outside)
     server.add_token("narrow", {"read:accounts", "write:conversations"})
     async with client_for(server, "narrow") as client:
@@ -378,8 +410,9 @@ async def test_unknown_route_and_common_headers():
         assert response.headers["content-type"] == JSON_TYPE
         assert response.headers["x-ratelimit-limit"] == "300"
         assert int(response.headers["x-ratelimit-remaining"]) < 300
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z",
-                            response.headers["x-ratelimit-reset"])
+        assert re.fullmatch(
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", response.headers["x-ratelimit-reset"]
+        )
     assert server.requests[-1].path == "/api/v1/conversations"
     assert server.requests[-1].headers["authorization"] == "Bearer demo-token"
     server.requests.clear()
@@ -422,7 +455,8 @@ async def test_server_error_faults():
         proxy = await client.get("/api/v1/conversations")
     assert crashed.status_code == 500 and "error" in crashed.json()
     assert busy.json() == {
-        "error": "There was a temporary problem serving your request, please try again"}
+        "error": "There was a temporary problem serving your request, please try again"
+    }
     assert proxy.status_code == 502
     assert proxy.headers["content-type"].startswith("text/html")
     assert "<h1>502 Bad Gateway</h1>" in proxy.text
@@ -435,8 +469,10 @@ async def test_fault_matching_times_and_order():
     server.faults.add(Fault(path="/api/v1/conversations", status=502))
     async with client_for(server) as client:
         statuses = [(await client.get("/api/v1/conversations")).status_code for _ in range(4)]
-        posts = [(await client.post("/api/v1/statuses", data={"status": "x"})).status_code
-                 for _ in range(2)]
+        posts = [
+            (await client.post("/api/v1/statuses", data={"status": "x"})).status_code
+            for _ in range(2)
+        ]
         assert (await client.get("/api/v1/accounts/verify_credentials")).status_code == 200
     assert statuses == [500, 500, 502, 200]
     assert posts == [503, 503]
@@ -462,8 +498,9 @@ async def test_delay_and_hold_faults_still_serve_the_real_answer():
 async def test_held_answer_times_out_like_a_slow_server():
     server = FakeMastodon()
     server.faults.add(Fault(hold=asyncio.Event()))
-    async with httpx.AsyncClient(transport=server.transport(), base_url=server.base_url,
-                                 headers=AUTH, timeout=0.01) as client:
+    async with httpx.AsyncClient(
+        transport=server.transport(), base_url=server.base_url, headers=AUTH, timeout=0.01
+    ) as client:
         with pytest.raises(httpx.ReadTimeout):
             await client.get("/api/v1/conversations")
 
@@ -473,10 +510,14 @@ async def test_drop_fault_carries_out_the_request_but_loses_the_answer():
     server.faults.add(Fault(method="POST", path="/api/v1/statuses", drop=True))
     async with client_for(server) as client:
         with pytest.raises(httpx.RemoteProtocolError):
-            await client.post("/api/v1/statuses", data={"status": "did it send?"},
-                              headers={"Idempotency-Key": "once"})
-        retry = await client.post("/api/v1/statuses", data={"status": "did it send?"},
-                                  headers={"Idempotency-Key": "once"})
+            await client.post(
+                "/api/v1/statuses",
+                data={"status": "did it send?"},
+                headers={"Idempotency-Key": "once"},
+            )
+        retry = await client.post(
+            "/api/v1/statuses", data={"status": "did it send?"}, headers={"Idempotency-Key": "once"}
+        )
     assert retry.status_code == 200
     assert len(server.state.statuses) == 1
 
@@ -519,11 +560,21 @@ def test_demo_inbox_holds_the_special_messages():
     assert '<a href="https://' in contents and 'class="u-url mention"' in contents
     for sample in ("ありがとう", "مرحبا", "Привет", "Καλημέρα", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇬🇷"):
         assert sample in contents
-    for sample in ("[@click=app.quit]click me[/]", "[/foo]", "[bold red]not bold[/]",
-                   "&#27;]52;c;SGVsbG8=&#7;", "\x1b[31m", "\u202e", "&lt;script&gt;"):
+    for sample in (
+        "[@click=app.quit]click me[/]",
+        "[/foo]",
+        "[bold red]not bold[/]",
+        "&#27;]52;c;SGVsbG8=&#7;",
+        "\x1b[31m",
+        "\u202e",
+        "&lt;script&gt;",
+    ):
         assert sample in contents
-    accounts = {a.acct: a for row in server.conversation_rows()
-                for a in Conversation.model_validate(row).accounts}
+    accounts = {
+        a.acct: a
+        for row in server.conversation_rows()
+        for a in Conversation.model_validate(row).accounts
+    }
     assert accounts["mallory@example.net"].display_name == "[b]Mallory[/b]"
     assert accounts["river@other.example"].display_name == ""
     assert any(a.display_name == "" and "@" not in a.acct for a in accounts.values())
@@ -563,8 +614,9 @@ async def test_loopback_server_speaks_http_with_keep_alive():
             second = await client.get(first.links["next"]["url"])
             assert second.status_code == 200
             assert not {r["id"] for r in first.json()} & {r["id"] for r in second.json()}
-            posted = await client.post("/api/v1/statuses", data={
-                "status": "@alice over the wire", "visibility": "direct"})
+            posted = await client.post(
+                "/api/v1/statuses", data={"status": "@alice over the wire", "visibility": "direct"}
+            )
             assert posted.json()["mentions"][0]["acct"] == "alice"
             assert f'href="{server.base_url}/@alice"' in posted.json()["content"]
             assert f'href="{server.base_url}/@' in first.json()[0]["last_status"]["content"]
@@ -578,8 +630,7 @@ async def test_loopback_server_speaks_http_with_keep_alive():
 
 def test_command_line_serves_the_demo_until_interrupted():
     command = [sys.executable, "-m", "dminbox.fake", "--port", "0", "--gotosocial"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url_line, token_line = process.stdout.readline(), process.stdout.readline()
         assert re.fullmatch(r"Fake gotosocial instance: http://127\.0\.0\.1:\d+\n", url_line)

@@ -6,6 +6,7 @@ in workers, and keeps the screen true when the server says no.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,6 +17,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
 
 from dminbox.client import MastodonClient
 from dminbox.errors import ApiError, NotFoundError
@@ -33,6 +35,8 @@ NARROW_COLUMNS = 100
 """Below this width the thread replaces the list instead of standing beside it."""
 REFRESH_PAGES = 10
 """At most this many `prev` pages are followed by one refresh."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -362,6 +366,17 @@ class InboxScreen(Screen[None]):
     def _update_title(self) -> None:
         unread = self.inbox.unread_count
         self.sub_title = f"{unread} unread" if unread else "all read"
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A bug in a worker is logged and shown as one line; the app goes on."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            log.error("worker %s failed", event.worker.name, exc_info=error)
+            if event.worker.group == "paging":
+                self._paging_failed = True
+                self.conversation_list.footer_text = "⚠ Could not load more (r retries)"
+            text = one_line(f"Unexpected error: {type(error).__name__}: {error}", 200)
+            self.notify(text, severity="error", markup=False, timeout=8)
 
     def _report(self, error: ApiError, prefix: str = "") -> None:
         text = one_line(f"{prefix}: {error}" if prefix else str(error))

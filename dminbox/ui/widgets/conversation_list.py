@@ -87,7 +87,7 @@ class ConversationList(ScrollView, can_focus=True):
         if keep is not None and (index := self.inbox.index_of(keep)) is not None:
             self.set_reactive(ConversationList.cursor, index)
         self.set_reactive(ConversationList.cursor, self._clamp(self.cursor))
-        self.virtual_size = Size(self.size.width, len(self.inbox) + 1)
+        self.virtual_size = Size(0, len(self.inbox) + 1)
         self.refresh()
         self._check_near_end()
 
@@ -137,7 +137,7 @@ class ConversationList(ScrollView, can_focus=True):
         self._check_near_end()
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.inbox) + 1)
+        self.virtual_size = Size(0, len(self.inbox) + 1)
 
     def on_focus(self) -> None:
         self._refresh_row(self.cursor)

@@ -179,6 +179,7 @@ class InboxScreen(Screen[None]):
         statuses = [conversation.last_status] if conversation.last_status else []
         self.thread_view.show(conversation, statuses, note="Loading the thread…")
         self.thread_view.focus()
+        self.refresh_bindings()
         self.load_thread(conversation)
         if conversation.unread:
             self.call_after_refresh(self._mark_read, conversation)
@@ -244,6 +245,7 @@ class InboxScreen(Screen[None]):
         pending = PendingRemoval(row, index)
         pending.timer = self.set_timer(UNDO_SECONDS, lambda: self._commit_removal(row.id))
         self._pending[row.id] = pending
+        self.refresh_bindings()
         self._after_row_gone(row.id)
         who = one_line(", ".join(a.label for a in row.accounts) or "yourself", 40)
         self.notify(
@@ -259,10 +261,12 @@ class InboxScreen(Screen[None]):
         if pending.timer is not None:
             pending.timer.stop()
         self._put_back(pending, message=None)
+        self.refresh_bindings()
         self.notify("Removal undone.", markup=False, timeout=2)
 
     def _commit_removal(self, conversation_id: str) -> None:
         pending = self._pending.pop(conversation_id, None)
+        self.refresh_bindings()
         if pending is not None:
             self._send_removal(pending)
 
@@ -312,6 +316,7 @@ class InboxScreen(Screen[None]):
     def action_back(self) -> None:
         self.remove_class("-reading")
         self.conversation_list.focus()
+        self.refresh_bindings()
 
     def action_refresh(self) -> None:
         if self._paging_failed:
@@ -329,6 +334,18 @@ class InboxScreen(Screen[None]):
                 ]
             )
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keeps the footer to what applies now; undo shows dimmed when there is none."""
+        if action == "back":
+            return self.has_class("-reading") or self.thread_view.has_focus
+        if action == "switch_pane":
+            # Narrow, the thread hides the list: escape is the way back.
+            narrow = self.has_class("-narrow")
+            return self.thread_view.conversation is not None and not narrow
+        if action == "undo":
+            return True if self._pending else None
+        return True
 
     # -- helpers -------------------------------------------------------------
 

@@ -29,9 +29,9 @@ class ConversationList(ScrollView, can_focus=True):
     """The inbox, newest first, with a cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", "Down", show=False, tooltip="Next conversation"),
+        Binding("j,down", "cursor_down", "Move", key_display="j/k", tooltip="Next conversation"),
         Binding("k,up", "cursor_up", "Up", show=False, tooltip="Previous conversation"),
-        Binding("g,home", "first", "First", show=False, tooltip="First conversation"),
+        Binding("g,home", "first", "Ends", key_display="g/G", tooltip="First conversation"),
         Binding("G,end", "last", "Last", show=False, tooltip="Last loaded conversation"),
         Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, tooltip="One screen down"),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="One screen up"),

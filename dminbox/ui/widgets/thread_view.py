@@ -39,13 +39,13 @@ class ThreadView(VerticalScroll, can_focus=True):
     """The open conversation's messages, scrollable with vim keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "scroll_down", "Down", show=False, tooltip="Scroll down"),
+        Binding("j,down", "scroll_down", "Scroll", key_display="j/k", tooltip="Scroll down"),
         Binding("k,up", "scroll_up", "Up", show=False, tooltip="Scroll up"),
-        Binding("g,home", "scroll_home", "Top", show=False, tooltip="First message"),
+        Binding("g,home", "scroll_home", "Ends", key_display="g/G", tooltip="First message"),
         Binding("G,end", "scroll_end", "Bottom", show=False, tooltip="Last message"),
         Binding("space,pagedown", "page_down", "Page down", show=False, tooltip="One screen down"),
         Binding("b,pageup", "page_up", "Page up", show=False, tooltip="One screen up"),
-        Binding("c", "toggle_warnings", "Show CW", tooltip="Show or hide content warnings"),
+        Binding("c", "toggle_warnings", "CW", tooltip="Show or hide content warnings"),
     ]
 
     def __init__(self, *, clock: Clock | None = None, id: str | None = None) -> None:

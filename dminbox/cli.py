@@ -1,4 +1,8 @@
-"""The `dminbox` command: parse arguments, build the client, run the app."""
+"""The `dminbox` command: parse arguments, pick the account, run the app or a script command.
+
+Imports are lazy so that quick commands (`dminbox unread-count --offline`)
+start fast and never load Textual.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,8 @@ import sys
 from typing import NoReturn
 
 from dminbox import __version__
-from dminbox.config import ConfigError, Settings, settings_from
 
 EXIT_USAGE = 2
-DEMO_INSTANCE = "https://demo.dminbox.invalid"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,28 +24,91 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"dminbox: {message} (see dminbox --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="dminbox",
-        description="A keyboard-driven terminal inbox for Mastodon direct messages.",
-        epilog="Keys: j/k move, enter opens, m marks read, d removes, u undoes, ? help, q quits.",
+def _account_options() -> argparse.ArgumentParser:
+    """The options every command shares to say which account to use."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("account")
+    group.add_argument(
+        "--demo", action="store_true", help="use the built-in fake server with a sample inbox"
     )
-    parser.add_argument("--version", action="version", version=f"dminbox {__version__}")
-    parser.add_argument(
-        "--demo", action="store_true", help="run on the built-in fake server with a sample inbox"
-    )
-    parser.add_argument(
+    group.add_argument(
         "--instance",
         metavar="URL",
         default=os.environ.get("DMINBOX_INSTANCE"),
         help="your server, https://host (env DMINBOX_INSTANCE)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--token",
         metavar="TOKEN",
         default=os.environ.get("DMINBOX_TOKEN"),
-        help="an access token with read and write:conversations scopes (env DMINBOX_TOKEN)",
+        help="an access token (env DMINBOX_TOKEN); `dminbox login` stores one for you",
     )
+    group.add_argument(
+        "--account",
+        metavar="USER@HOST",
+        default=os.environ.get("DMINBOX_ACCOUNT"),
+        help="a logged-in account (default: the last used)",
+    )
+    group.add_argument("--no-cache", action="store_true", help="keep nothing on disk for this run")
+    group.add_argument(
+        "--cache-limit",
+        metavar="N",
+        type=_positive,
+        default=None,
+        help="conversations kept in the cache (default 5000; env DMINBOX_CACHE_LIMIT)",
+    )
+    return parent
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    account = _account_options()
+    parser = _Parser(
+        prog="dminbox",
+        description="A keyboard-driven terminal inbox for Mastodon direct messages.",
+        epilog="Keys: j/k move, enter opens, m marks read, d removes, u undoes, ? help, q quits.",
+        parents=[account],
+    )
+    parser.add_argument("--version", action="version", version=f"dminbox {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    listing = commands.add_parser(
+        "list", parents=[account], help="print the inbox, one conversation a line"
+    )
+    listing.add_argument("--json", action="store_true", help="a JSON array, as the API gives it")
+    listing.add_argument("--unread", action="store_true", help="only unread conversations")
+    listing.add_argument("--offline", action="store_true", help="from the cache; no network")
+    listing.add_argument(
+        "--limit", type=_positive, default=200, metavar="N", help="at most N (default 200)"
+    )
+
+    count = commands.add_parser(
+        "unread-count", parents=[account], help="print the number of unread conversations"
+    )
+    count.add_argument("--offline", action="store_true", help="from the cache; no network")
+
+    cache = commands.add_parser("cache", help="manage the local cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    cache_commands.add_parser("clear", parents=[account], help="delete the cache of an account")
+
+    login = commands.add_parser("login", help="log in to an instance (works over ssh)")
+    login.add_argument("instance", metavar="INSTANCE", help="mastodon.social, or @you@host")
+    logout = commands.add_parser("logout", help="revoke the token and forget the account")
+    logout.add_argument("name", nargs="?", metavar="ACCOUNT", help="user@host (default: last used)")
+    commands.add_parser("accounts", help="list the logged-in accounts")
+    for sub in (login, logout, cache):
+        sub.error = parser.error  # type: ignore[method-assign]
+    for sub in commands.choices.values():
+        sub.error = parser.error  # type: ignore[method-assign]
     return parser
 
 
@@ -58,41 +123,51 @@ def _setup_logging() -> None:
 
     try:
         path = log_file()
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
         os.chmod(path, 0o600)
     except OSError:
-        handler = logging.NullHandler()  # type: ignore[assignment]
+        handler = logging.NullHandler()
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.demo:
-        settings = Settings(instance=DEMO_INSTANCE, token="demo-token", demo=True)
-    else:
-        try:
-            settings = settings_from(args.instance, args.token)
-        except ConfigError as error:
-            return _fail(str(error))
+    args = build_parser().parse_args(argv)
+    from dminbox.config import ConfigError
+
+    try:
+        if args.command in ("login", "logout", "accounts"):
+            from dminbox import account_commands
+
+            return account_commands.run(args)
+        from dminbox.config import settings_from_args
+
+        settings = settings_from_args(args)
+        if args.command == "cache":
+            from dminbox.scripts import clear_cache
+
+            return clear_cache(settings)
+        if args.command == "list":
+            from dminbox.scripts import list_inbox
+
+            return list_inbox(
+                settings, json=args.json, unread=args.unread, offline=args.offline, limit=args.limit
+            )
+        if args.command == "unread-count":
+            from dminbox.scripts import unread_count
+
+            return unread_count(settings, offline=args.offline)
+    except ConfigError as error:
+        return _fail(str(error))
     _setup_logging()
     return run(settings)
 
 
-def run(settings: Settings) -> int:
-    """Builds the client for these settings and runs the app until the user quits."""
-    from dminbox.client import MastodonClient
+def run(settings) -> int:  # type: ignore[no-untyped-def]
+    """Builds the client and cache for these settings and runs the app until the user quits."""
+    from dminbox.session import open_session
     from dminbox.ui.app import DmInboxApp
 
-    if settings.demo:
-        from dminbox.fake import FakeMastodon
-
-        server = FakeMastodon.demo()
-        client = MastodonClient(server.base_url, server.token, transport=server.transport())
-        label = "demo"
-    else:
-        client = MastodonClient(settings.instance, settings.token)
-        label = settings.instance.split("://", 1)[1]
-    app = DmInboxApp(client, label=label)
+    session = open_session(settings)
+    app = DmInboxApp(session, label=settings.label)
     result = app.run()
     return result if isinstance(result, int) else 0

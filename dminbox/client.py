@@ -46,6 +46,8 @@ class Page:
     prev_url: str | None = None
     skipped: int = 0
     """Rows the server sent that were not valid conversations (left out)."""
+    raw: list[dict[str, Any]] = field(default_factory=list)
+    """The valid rows as the server sent them, in the same order as `conversations`."""
 
     @property
     def is_last(self) -> bool:
@@ -104,17 +106,20 @@ class MastodonClient:
         if not isinstance(rows, list):
             raise ServerError("The server sent something that is not a list of conversations.")
         conversations: list[Conversation] = []
+        raw: list[dict[str, Any]] = []
         for row in rows:
             try:
                 conversations.append(Conversation.model_validate(row))
             except pydantic.ValidationError:
                 continue
+            raw.append(row)
         links = _links(response)
         return Page(
             conversations=conversations,
             next_url=links.get("next"),
             prev_url=links.get("prev"),
             skipped=len(rows) - len(conversations),
+            raw=raw,
         )
 
     async def mark_read(self, conversation_id: str) -> Conversation:
@@ -126,8 +131,15 @@ class MastodonClient:
         await self._request("DELETE", f"/api/v1/conversations/{_seg(conversation_id)}")
 
     async def context(self, status_id: str) -> Context:
+        return _parse(Context, await self.context_raw(status_id))
+
+    async def context_raw(self, status_id: str) -> dict[str, Any]:
+        """The context as the server sent it, for storing; `context()` parses it."""
         response = await self._request("GET", f"/api/v1/statuses/{_seg(status_id)}/context")
-        return _parse(Context, _json(response))
+        data = _json(response)
+        if not isinstance(data, dict):
+            raise ServerError("The server sent a context dminbox cannot read.")
+        return data
 
     async def post_status(
         self,

@@ -5,22 +5,43 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ConfigError(ValueError):
     """A setting is wrong; the message is one line for the user."""
 
 
+DEFAULT_CACHE_LIMIT = 5000
+"""Conversations kept in the cache unless told otherwise; the oldest go first."""
+DEMO_INSTANCE = "https://demo.dminbox.invalid"
+
+
 class Settings(BaseModel):
-    """What the app runs with."""
+    """What the app and the script commands run with."""
 
     model_config = ConfigDict(frozen=True)
 
     instance: str
     """The server's origin, `https://host[:port]`."""
-    token: str
+    token: str = Field(repr=False)
     demo: bool = False
+    account_id: str | None = None
+    """The token owner's id when known (a stored account); else learnt from the server."""
+    acct: str | None = None
+    """`user@host` of a stored account."""
+    use_cache: bool = True
+    cache_limit: int = DEFAULT_CACHE_LIMIT
+
+    @property
+    def host(self) -> str:
+        return self.instance.split("://", 1)[1]
+
+    @property
+    def label(self) -> str:
+        if self.demo:
+            return "demo"
+        return self.acct or self.host
 
 
 def _is_loopback(host: str) -> bool:
@@ -83,3 +104,42 @@ def settings_from(instance: str | None, token: str | None) -> Settings:
     if any(ch.isspace() or not ch.isprintable() for ch in token):
         raise ConfigError("the token holds spaces or control characters; copy it again")
     return Settings(instance=normalise_instance(instance), token=token)
+
+
+def settings_from_args(args: object) -> Settings:
+    """Settings from parsed arguments: --demo, --instance/--token, or a stored account."""
+    cache = {
+        "use_cache": not getattr(args, "no_cache", False),
+        "cache_limit": getattr(args, "cache_limit", None) or _cache_limit_from_env(),
+    }
+    if getattr(args, "demo", False):
+        return Settings(instance=DEMO_INSTANCE, token="demo-token", demo=True, **cache)
+    instance, token = getattr(args, "instance", None), getattr(args, "token", None)
+    if instance or token:
+        return settings_from(instance, token).model_copy(update=cache)
+    from dminbox.accounts import resolve_account
+
+    stored = resolve_account(getattr(args, "account", None))
+    if stored is None:
+        raise ConfigError(
+            "no account: log in with `dminbox login INSTANCE`, pass --instance and --token, "
+            "or try `dminbox --demo`"
+        )
+    return Settings(
+        instance=stored.instance,
+        token=stored.token,
+        account_id=stored.account_id,
+        acct=stored.acct,
+        **cache,
+    )
+
+
+def _cache_limit_from_env() -> int:
+    import os
+
+    raw = os.environ.get("DMINBOX_CACHE_LIMIT", "").strip()
+    if not raw:
+        return DEFAULT_CACHE_LIMIT
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"DMINBOX_CACHE_LIMIT={raw!r} is not a whole number of 1 or more")
+    return int(raw)

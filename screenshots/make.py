@@ -9,8 +9,10 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.fake import FakeMastodon
+from dminbox.session import InboxSession
 from dminbox.ui.app import DmInboxApp
 
 HERE = Path(__file__).parent
@@ -28,7 +30,7 @@ SHOTS = [
 async def shoot(name: str, size: tuple[int, int], keys: list[str]) -> None:
     server = FakeMastodon.demo(now=NOW)
     client = MastodonClient(server.base_url, server.token, transport=server.transport())
-    app = DmInboxApp(client, label="demo", clock=lambda: NOW)
+    app = DmInboxApp(InboxSession(client, Cache.open(None)), label="demo", clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()

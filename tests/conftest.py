@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.fake import FakeMastodon
+from dminbox.session import InboxSession
 from dminbox.ui.app import DmInboxApp
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -33,10 +35,15 @@ def demo_server() -> FakeMastodon:
     return FakeMastodon.demo(now=NOW)
 
 
+def make_session(server: FakeMastodon, cache: Cache | None = None) -> InboxSession:
+    """A session on the fake server, with an in-memory cache unless one is given."""
+    client = MastodonClient(server.base_url, server.token, transport=server.transport())
+    return InboxSession(client, cache if cache is not None else Cache.open(None))
+
+
 @pytest.fixture
-def make_app() -> Callable[[FakeMastodon], DmInboxApp]:
-    def build(server: FakeMastodon) -> DmInboxApp:
-        client = MastodonClient(server.base_url, server.token, transport=server.transport())
-        return DmInboxApp(client, label="test", clock=fixed_clock)
+def make_app() -> Callable[..., DmInboxApp]:
+    def build(server: FakeMastodon, cache: Cache | None = None) -> DmInboxApp:
+        return DmInboxApp(make_session(server, cache), label="test", clock=fixed_clock)
 
     return build

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from dminbox.fake import FakeMastodon, Fault
-from dminbox.ui.screens import inbox as inbox_screen
+from dminbox.ui.screens import inbox_actions as inbox_screen
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.thread_view import MessageView, ThreadView

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from conftest import NOW, fixed_clock
 
+from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.config import normalise_instance
 from dminbox.errors import NetworkError
 from dminbox.fake import FakeMastodon, Fault, serve
+from dminbox.session import InboxSession
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 
@@ -19,7 +21,10 @@ async def test_the_app_reads_pages_and_marks_read_over_a_socket() -> None:
     try:
         instance = normalise_instance(listener.url)
         assert instance.startswith("http://127.0.0.1:")
-        app = DmInboxApp(MastodonClient(instance, server.token), clock=fixed_clock)
+        app = DmInboxApp(
+            InboxSession(MastodonClient(instance, server.token), Cache.open(None)),
+            clock=fixed_clock,
+        )
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             await app.workers.wait_for_complete()

@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from dminbox.client import MastodonClient
+from dminbox.session import InboxSession
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.inbox import InboxScreen
@@ -26,14 +26,14 @@ class DmInboxApp(App[int]):
 
     def __init__(
         self,
-        client: MastodonClient,
+        session: InboxSession,
         *,
         label: str = "",
         clock: Clock | None = None,
     ) -> None:
         super().__init__()
-        self.client = client
-        self.inbox_screen = InboxScreen(client, clock=clock)
+        self.session = session
+        self.inbox_screen = InboxScreen(session, clock=clock)
         if label:
             self.title = f"dminbox · {one_line(label, 60)}"
 
@@ -41,12 +41,9 @@ class DmInboxApp(App[int]):
         self.push_screen(self.inbox_screen)
 
     async def action_quit(self) -> None:
-        """Quits, first sending any removal still inside its undo window."""
-        failures = await self.inbox_screen.flush_removals()
-        message = None
-        if failures:
-            message = f"dminbox: {len(failures)} removal(s) failed: {one_line(failures[0])}"
-        self.exit(0, message=message)
+        """Quits, first sending what is queued, removals inside their undo window too."""
+        message = await self.inbox_screen.flush()
+        self.exit(0, message=one_line(message) if message else None)
 
     async def on_unmount(self) -> None:
-        await self.client.aclose()
+        await self.session.close()

@@ -17,6 +17,8 @@ from dminbox.text import clean, html_to_text, one_line, preview
 
 UNREAD_MARK = "●"
 """Shown before an unread conversation: a symbol, so it reads without colour."""
+PENDING_MARK = "○"
+"""Shown for a conversation marked read here but not yet on the server (offline)."""
 CURSOR_MARK = "▌"
 
 Clock = Callable[[], datetime]

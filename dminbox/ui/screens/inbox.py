@@ -1,52 +1,45 @@
-"""The inbox screen: the conversation list, the open thread, and every action on them.
+"""The inbox screen: the conversation list and the open thread, side by side or in turn.
 
-Widgets announce what the user did; this screen decides, talks to the client
-in workers, and keeps the screen true when the server says no.
+Widgets announce what the user did; this screen decides, asks the session
+in workers, and keeps the screen true. The actions that change the server
+(mark read, remove, undo) and staying useful offline live in `InboxActions`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from dminbox.client import MastodonClient
-from dminbox.errors import ApiError, NotFoundError
+from dminbox.cache import PagingState
+from dminbox.errors import ApiError
 from dminbox.inbox import Inbox
-from dminbox.models import Conversation, Status
+from dminbox.models import Conversation
+from dminbox.session import InboxSession
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.help import HelpScreen
+from dminbox.ui.screens.inbox_actions import InboxActions
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.thread_view import ThreadView
 
-UNDO_SECONDS = 5.0
-"""How long a removal can be undone before the DELETE is sent."""
 NARROW_COLUMNS = 100
 """Below this width the thread replaces the list instead of standing beside it."""
 REFRESH_PAGES = 10
 """At most this many `prev` pages are followed by one refresh."""
+CACHE_BATCH = 200
+"""Conversations read from the cache at a time: the first screen costs the same at any size."""
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PendingRemoval:
-    conversation: Conversation
-    index: int
-    timer: Timer | None = None
-
-
-class InboxScreen(Screen[None]):
+class InboxScreen(InboxActions):
     """Two panes: the inbox and the open conversation."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -55,24 +48,24 @@ class InboxScreen(Screen[None]):
         Binding("m", "mark_read", "Read", tooltip="Mark the conversation read"),
         Binding("d,delete", "remove", "Remove", tooltip="Remove the conversation (undo with u)"),
         Binding("u", "undo", "Undo", tooltip="Undo the last removal"),
-        Binding("r", "refresh", "Newer", tooltip="Fetch newer conversations; retry a failed page"),
+        Binding("r", "refresh", "Newer", tooltip="Fetch newer conversations; retry now"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
     ]
 
-    def __init__(self, client: MastodonClient, *, clock: Clock | None = None) -> None:
-        super().__init__()
-        self.client = client
+    def __init__(self, session: InboxSession, *, clock: Clock | None = None) -> None:
+        super().__init__(session)
         self.inbox = Inbox()
         self._clock = clock
         self._paging = False
         self._paging_failed = False
-        self._pending: dict[str, PendingRemoval] = {}
-        self._undo_order: list[str] = []
+        self._cache_has_more = True
 
     def compose(self) -> ComposeResult:
         yield Header(icon="✉")
         with Horizontal(id="panes"):
-            yield ConversationList(self.inbox, clock=self._clock, id="conversations")
+            yield ConversationList(
+                self.inbox, pending=self.pending_reads, clock=self._clock, id="conversations"
+            )
             yield ThreadView(clock=self._clock, id="thread")
         yield Footer(compact=True)
 
@@ -86,8 +79,35 @@ class InboxScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.conversation_list.focus()
-        self._update_title()
-        self.load_next_page()
+        if self.session.notice:
+            self.notify(one_line(self.session.notice), severity="warning", markup=False, timeout=10)
+        self._show_cached()
+        self.update_title()
+        if self.inbox.started:
+            self.reconcile()
+        else:
+            self.load_next_page()
+            self.send_queued()
+
+    def _show_cached(self) -> None:
+        """Paints what the cache holds, before any request: the list and the last thread."""
+        rows = self.session.cached(limit=CACHE_BATCH)
+        self._cache_has_more = len(rows) >= CACHE_BATCH
+        self.pending_reads.update(self.session.pending_reads())
+        if not rows:
+            return
+        paging = self.session.paging()
+        inbox = self.inbox
+        inbox.add_older(rows)
+        inbox.started = True
+        inbox.next_url = paging.next_url
+        inbox.prev_url = paging.prev_url
+        inbox.reached_end = paging.reached_end or (paging.next_url is None and paging.started)
+        self.conversation_list.footer_text = self._end_text()
+        self.conversation_list.rows_changed()
+        last_open = self.session.last_open
+        if last_open and (conversation := self._current(last_open)) is not None:
+            self.thread_view.show(conversation, self.session.cached_thread(conversation))
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
@@ -99,9 +119,19 @@ class InboxScreen(Screen[None]):
             self.load_next_page()
 
     def load_next_page(self) -> None:
-        """Fetches the next older page unless one is loading or the end was reached."""
+        """Shows more rows: from the cache while it has them, then from the server."""
         inbox = self.inbox
-        if self._paging or not inbox.has_more:
+        if self._paging:
+            return
+        if self._cache_has_more and len(inbox):
+            rows = self.session.cached(after=inbox[len(inbox) - 1].id, limit=CACHE_BATCH)
+            self._cache_has_more = len(rows) >= CACHE_BATCH
+            if rows:
+                keep = self._highlighted_id()
+                inbox.add_older(rows)
+                self.conversation_list.rows_changed(keep)
+                return
+        if not inbox.has_more:
             return
         url = inbox.next_url if inbox.started else None
         if not inbox.should_fetch(url):
@@ -114,19 +144,27 @@ class InboxScreen(Screen[None]):
     @work(group="paging", exit_on_error=False)
     async def _fetch_older(self, url: str | None) -> None:
         try:
-            page = await self.client.conversations(url)
+            page = await self.session.fetch_older(url)
         except ApiError as error:
             self._paging_failed = True
             self.conversation_list.footer_text = f"⚠ {one_line(str(error))} (r retries)"
-            self._report(error)
+            self.report(error)
             return
         finally:
             self._paging = False
+        self.went_online()
         keep = self._highlighted_id()
         self.inbox.add_older_page(page, url)
+        self._save_paging()
         self.conversation_list.footer_text = self._end_text()
         self.conversation_list.rows_changed(keep)
-        self._update_title()
+        self.update_title()
+
+    def _save_paging(self) -> None:
+        inbox = self.inbox
+        self.session.save_paging(
+            PagingState(inbox.next_url, inbox.prev_url, inbox.reached_end, inbox.started)
+        )
 
     def _end_text(self) -> str:
         if self.inbox.has_more:
@@ -136,37 +174,56 @@ class InboxScreen(Screen[None]):
             return "No conversations yet. r checks for new ones."
         return f"End of inbox · {count} conversation{'s' if count != 1 else ''}"
 
-    @work(group="refresh", exclusive=True, exit_on_error=False)
+    @work(group="sync", exclusive=True, exit_on_error=False)
+    async def reconcile(self) -> None:
+        """After a start from the cache: send what is queued, then catch up with the server."""
+        await self.send_queued_now()
+        await self._refresh(first_page=True, quiet=True)
+
+    @work(group="sync", exclusive=True, exit_on_error=False)
     async def refresh_newer(self) -> None:
-        """Follows `prev` links until no newer conversation is left."""
+        await self.send_queued_now()
+        await self._refresh(first_page=False, quiet=False)
+
+    async def _refresh(self, *, first_page: bool, quiet: bool) -> None:
+        """Follows `prev` links until nothing newer is left; then, if asked, re-reads the
+        first page so unread states changed elsewhere show."""
         inbox = self.inbox
-        before = {c.id: c.last_status.id if c.last_status else None for c in inbox}
+        before = {c.id: (c.last_status.id if c.last_status else None, c.unread) for c in inbox}
         try:
             for _ in range(REFRESH_PAGES):
                 url = inbox.prev_url
-                page = await self.client.conversations(url)
-                keep = self._highlighted_id()
-                if not inbox.add_newer_page(page) or page.prev_url in (None, url):
+                page = await self.session.fetch_newer(url)
+                self._merge_newer(page)
+                if not page.conversations or url is None or page.prev_url in (None, url):
                     break
-                self.conversation_list.rows_changed(keep)
+            if first_page and inbox.prev_url is not None:
+                self._merge_newer(await self.session.fetch_newer(None))
         except ApiError as error:
-            self._report(error)
+            self.report(error)
             return
-        finally:
-            self.conversation_list.rows_changed(self._highlighted_id())
-            self._update_title()
+        self.went_online()
+        self._save_paging()
         changed = sum(
             1
             for c in inbox
-            if before.get(c.id, "-") != (c.last_status.id if c.last_status else None)
+            if before.get(c.id) != (c.last_status.id if c.last_status else None, c.unread)
         )
-        self.notify(
-            f"{changed} new or updated conversation{'s' if changed != 1 else ''}."
-            if changed
-            else "No newer conversations.",
-            markup=False,
-            timeout=3,
-        )
+        if not quiet or changed:
+            self.notify(
+                f"{changed} new or updated conversation{'s' if changed != 1 else ''}."
+                if changed
+                else "No newer conversations.",
+                markup=False,
+                timeout=3,
+            )
+
+    def _merge_newer(self, page) -> None:  # type: ignore[no-untyped-def]
+        keep = self._highlighted_id()
+        if self.inbox.add_newer_page(page):
+            self.conversation_list.rows_changed(keep)
+            self.conversation_list.footer_text = self._end_text()
+            self.update_title()
 
     # -- the thread --------------------------------------------------------
 
@@ -174,135 +231,33 @@ class InboxScreen(Screen[None]):
         self.open(message.conversation)
 
     def open(self, conversation: Conversation) -> None:
-        """Shows a conversation's thread, focuses it, and marks it read once shown."""
+        """Shows a conversation's thread (from the cache at once), then refreshes it."""
         self.add_class("-reading")
-        statuses = [conversation.last_status] if conversation.last_status else []
-        self.thread_view.show(conversation, statuses, note="Loading the thread…")
+        cached = self.session.cached_thread(conversation)
+        self.thread_view.show(conversation, cached, note="Refreshing the thread…")
         self.thread_view.focus()
         self.refresh_bindings()
+        self.session.remember_open(conversation.id)
         self.load_thread(conversation)
         if conversation.unread:
-            self.call_after_refresh(self._mark_read, conversation)
+            self.call_after_refresh(self.mark_read, conversation)
 
     @work(group="thread", exclusive=True, exit_on_error=False)
     async def load_thread(self, conversation: Conversation) -> None:
-        status = conversation.last_status
-        if status is None:
+        if conversation.last_status is None:
             self.thread_view.show(conversation, [], note="This conversation has no messages.")
             return
         try:
-            context = await self.client.context(status.id)
+            thread = await self.session.fetch_thread(conversation)
         except ApiError as error:
-            note = f"Showing the last message only: {error}"
-            self.thread_view.show(conversation, [status], note=note)
+            self.report(error, quiet_offline=True)
+            cached = self.session.cached_thread(conversation)
+            self.thread_view.show(conversation, cached, note=f"Not refreshed: {error}")
             return
-        thread: list[Status] = [*context.ancestors, status, *context.descendants]
-        if self.thread_view.conversation is conversation or (
-            self.thread_view.conversation and self.thread_view.conversation.id == conversation.id
-        ):
+        self.went_online()
+        shown = self.thread_view.conversation
+        if shown is not None and shown.id == conversation.id:
             self.thread_view.show(conversation, thread)
-
-    # -- mark read -----------------------------------------------------------
-
-    def action_mark_read(self) -> None:
-        conversation = self._target()
-        if conversation is None:
-            return
-        if not conversation.unread:
-            self.notify("Already read.", markup=False, timeout=2)
-            return
-        self._mark_read(conversation)
-
-    def _mark_read(self, conversation: Conversation) -> None:
-        current = self._current(conversation.id)
-        if current is None or not current.unread:
-            return
-        self._set_row(current.model_copy(update={"unread": False}))
-        self._send_mark_read(current)
-
-    @work(group="mark-read", exit_on_error=False)
-    async def _send_mark_read(self, conversation: Conversation) -> None:
-        try:
-            await self.client.mark_read(conversation.id)
-        except NotFoundError:
-            self._drop_row(conversation.id, "That conversation is already gone.")
-        except ApiError as error:
-            current = self._current(conversation.id)
-            if current is not None:
-                self._set_row(current.model_copy(update={"unread": True}))
-            self._report(error, prefix="Could not mark read")
-
-    # -- remove and undo -----------------------------------------------------
-
-    def action_remove(self) -> None:
-        conversation = self._target()
-        if conversation is None:
-            return
-        removed = self.inbox.remove(conversation.id)
-        if removed is None:
-            return
-        index, row = removed
-        pending = PendingRemoval(row, index)
-        pending.timer = self.set_timer(UNDO_SECONDS, lambda: self._commit_removal(row.id))
-        self._pending[row.id] = pending
-        self.refresh_bindings()
-        self._after_row_gone(row.id)
-        who = one_line(", ".join(a.label for a in row.accounts) or "yourself", 40)
-        self.notify(
-            f"Removed the conversation with {who}. u undoes.", markup=False, timeout=UNDO_SECONDS
-        )
-
-    def action_undo(self) -> None:
-        if not self._pending:
-            self.notify("Nothing to undo.", markup=False, timeout=2)
-            return
-        conversation_id = next(reversed(self._pending))
-        pending = self._pending.pop(conversation_id)
-        if pending.timer is not None:
-            pending.timer.stop()
-        self._put_back(pending, message=None)
-        self.refresh_bindings()
-        self.notify("Removal undone.", markup=False, timeout=2)
-
-    def _commit_removal(self, conversation_id: str) -> None:
-        pending = self._pending.pop(conversation_id, None)
-        self.refresh_bindings()
-        if pending is not None:
-            self._send_removal(pending)
-
-    @work(group="remove", exit_on_error=False)
-    async def _send_removal(self, pending: PendingRemoval) -> None:
-        try:
-            await self.client.remove(pending.conversation.id)
-        except NotFoundError:
-            pass
-        except ApiError as error:
-            self._put_back(pending, message=f"Could not remove: {error}")
-
-    async def flush_removals(self) -> list[str]:
-        """Sends every removal still in its undo window; returns what failed, one line each."""
-        failures: list[str] = []
-        while self._pending:
-            _, pending = self._pending.popitem()
-            if pending.timer is not None:
-                pending.timer.stop()
-            try:
-                await self.client.remove(pending.conversation.id)
-            except NotFoundError:
-                continue
-            except ApiError as error:
-                failures.append(str(error))
-        return failures
-
-    def _put_back(self, pending: PendingRemoval, message: str | None) -> None:
-        keep = self._highlighted_id()
-        index = self.inbox.restore(pending.index, pending.conversation)
-        self.conversation_list.rows_changed(keep)
-        if message is None:
-            self.conversation_list.cursor = index
-        self._update_title()
-        if message:
-            self.notify(one_line(message), severity="error", markup=False, timeout=8)
 
     # -- navigation ----------------------------------------------------------
 
@@ -344,45 +299,8 @@ class InboxScreen(Screen[None]):
             narrow = self.has_class("-narrow")
             return self.thread_view.conversation is not None and not narrow
         if action == "undo":
-            return True if self._pending else None
+            return True if self.undo_stack else None
         return True
-
-    # -- helpers -------------------------------------------------------------
-
-    def _target(self) -> Conversation | None:
-        """The conversation an action applies to: the open one when reading it."""
-        if self.thread_view.has_focus and self.thread_view.conversation is not None:
-            return self._current(self.thread_view.conversation.id)
-        return self.conversation_list.highlighted
-
-    def _current(self, conversation_id: str) -> Conversation | None:
-        index = self.inbox.index_of(conversation_id)
-        return None if index is None else self.inbox[index]
-
-    def _highlighted_id(self) -> str | None:
-        conversation = self.conversation_list.highlighted
-        return conversation.id if conversation else None
-
-    def _set_row(self, conversation: Conversation) -> None:
-        self.inbox.replace(conversation)
-        self.conversation_list.row_changed(conversation.id)
-        self._update_title()
-
-    def _drop_row(self, conversation_id: str, message: str) -> None:
-        if self.inbox.remove(conversation_id) is not None:
-            self._after_row_gone(conversation_id)
-        self.notify(message, markup=False, timeout=4)
-
-    def _after_row_gone(self, conversation_id: str) -> None:
-        self.conversation_list.rows_changed()
-        self._update_title()
-        if self.thread_view.conversation and self.thread_view.conversation.id == conversation_id:
-            self.thread_view.clear()
-            self.action_back()
-
-    def _update_title(self) -> None:
-        unread = self.inbox.unread_count
-        self.sub_title = f"{unread} unread" if unread else "all read"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A bug in a worker is logged and shown as one line; the app goes on."""
@@ -394,7 +312,3 @@ class InboxScreen(Screen[None]):
                 self.conversation_list.footer_text = "⚠ Could not load more (r retries)"
             text = one_line(f"Unexpected error: {type(error).__name__}: {error}", 200)
             self.notify(text, severity="error", markup=False, timeout=8)
-
-    def _report(self, error: ApiError, prefix: str = "") -> None:
-        text = one_line(f"{prefix}: {error}" if prefix else str(error))
-        self.notify(text, severity="error", markup=False, timeout=8)

@@ -19,7 +19,14 @@ from textual.strip import Strip
 
 from dminbox.inbox import Inbox
 from dminbox.models import Conversation
-from dminbox.ui.render import CURSOR_MARK, UNREAD_MARK, Clock, conversation_row, utc_now
+from dminbox.ui.render import (
+    CURSOR_MARK,
+    PENDING_MARK,
+    UNREAD_MARK,
+    Clock,
+    conversation_row,
+    utc_now,
+)
 
 NEAR_END_ROWS = 60
 """Ask for the next page while the cursor or the view is this close to the end."""
@@ -65,6 +72,7 @@ class ConversationList(ScrollView, can_focus=True):
         self,
         inbox: Inbox,
         *,
+        pending: set[str] | None = None,
         clock: Clock | None = None,
         name: str | None = None,
         id: str | None = None,
@@ -72,6 +80,8 @@ class ConversationList(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.inbox = inbox
+        self.pending = pending if pending is not None else set()
+        """Ids whose mark-read the server has not confirmed yet (drawn with a hollow mark)."""
         self._now = clock or utc_now
 
     # -- what the screen calls --------------------------------------------
@@ -164,11 +174,13 @@ class ConversationList(ScrollView, can_focus=True):
             "conversation-list--unread" if unread else "conversation-list--read"
         )
         age_style = base + self.get_component_rich_style("conversation-list--age")
-        marks = (
-            (CURSOR_MARK if selected and self.has_focus else " ")
-            + (UNREAD_MARK if unread else " ")
-            + " "
-        )
+        if unread:
+            mark = UNREAD_MARK
+        elif conversation.id in self.pending:
+            mark = PENDING_MARK
+        else:
+            mark = " "
+        marks = (CURSOR_MARK if selected and self.has_focus else " ") + mark + " "
         segments = [
             Segment(marks, base),
             Segment(names, base),

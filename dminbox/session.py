@@ -1,0 +1,277 @@
+"""One account's inbox as the app sees it: the cache first, the server behind it.
+
+The session owns the API client and the cache. It stores what the server
+sends, keeps every action in the cache's queue until the server confirms it
+(so none is lost to a crash or a dropped link), and replays the queue in
+order. It knows nothing of widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from dminbox.cache import Cache, PagingState, QueuedAction, cache_path, last_account_file
+from dminbox.client import MastodonClient, Page
+from dminbox.config import Settings
+from dminbox.errors import (
+    ApiError,
+    AuthenticationError,
+    NetworkError,
+    NotFoundError,
+)
+from dminbox.models import Conversation, Status
+
+__all__ = ["ActionResult", "InboxSession", "open_session"]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["sent", "gone", "refused", "kept"]
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What became of one queued action when it was sent."""
+
+    action: QueuedAction
+    kind: Kind
+    """sent: done; gone: the conversation no longer exists (404); refused: the server
+    said no for good and the action was dropped; kept: it stays queued (network,
+    rate limit, server trouble, token) and is tried again later."""
+    message: str | None = None
+
+
+class InboxSession:
+    """The cache-backed inbox of one account."""
+
+    def __init__(
+        self,
+        client: MastodonClient,
+        cache: Cache,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self._clock = clock
+        self.online = True
+        """False after a request failed for a network reason, until one succeeds."""
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.cache.close()
+
+    @property
+    def notice(self) -> str | None:
+        """A one-line notice from opening the cache (a damaged file moved aside)."""
+        return self.cache.notice
+
+    # -- what the cache holds --------------------------------------------------
+
+    def cached(self, *, after: str | None = None, limit: int = 200) -> list[Conversation]:
+        return self.cache.conversations(after=after, limit=limit)
+
+    def cached_thread(self, conversation: Conversation) -> list[Status]:
+        statuses = self.cache.thread(conversation.id)
+        if not statuses and conversation.last_status is not None:
+            return [conversation.last_status]
+        return statuses
+
+    def paging(self) -> PagingState:
+        return self.cache.paging()
+
+    def save_paging(self, state: PagingState) -> None:
+        self.cache.set_paging(state)
+
+    @property
+    def last_open(self) -> str | None:
+        return self.cache.get("last_open")
+
+    def remember_open(self, conversation_id: str) -> None:
+        self.cache.set(last_open=conversation_id)
+
+    def queued(self) -> list[QueuedAction]:
+        return self.cache.queued()
+
+    def pending_reads(self) -> set[str]:
+        return {a.conversation_id for a in self.cache.queued() if a.action == "read"}
+
+    # -- from the server ---------------------------------------------------------
+
+    async def fetch_older(self, url: str | None) -> Page:
+        """A page by its `next` URL (None: the first page), stored and returned."""
+        page = await self._call(self.client.conversations(url))
+        return self._store(page, page_url=url)
+
+    async def fetch_newer(self, url: str | None) -> Page:
+        """A page by its `prev` URL (None: the first page again), stored and returned."""
+        page = await self._call(self.client.conversations(url))
+        return self._store(page, page_url=None)
+
+    async def fetch_thread(self, conversation: Conversation) -> list[Status]:
+        """The whole thread of the conversation's last status, stored and returned."""
+        status = conversation.last_status
+        if status is None:
+            return []
+        context = await self._call(self.client.context_raw(status.id))
+        raw = [*(context.get("ancestors") or []), *(context.get("descendants") or [])]
+        valid = [s for s in raw if isinstance(s, dict) and "id" in s]
+        self.cache.put_thread(conversation.id, valid)
+        thread = self.cache.thread(conversation.id)
+        return thread or [status]
+
+    def _store(self, page: Page, *, page_url: str | None) -> Page:
+        """Stores a page, minding the queue: a queued removal hides its row, a read stays read."""
+        queued = self.cache.queued()
+        removing = {a.conversation_id for a in queued if a.action == "remove"}
+        reading = {a.conversation_id for a in queued if a.action == "read"}
+        keep: list[Conversation] = []
+        raw: list[dict[str, Any]] = []
+        for conversation, row in zip(page.conversations, page.raw, strict=True):
+            if conversation.id in removing:
+                continue
+            if conversation.id in reading and conversation.unread:
+                conversation = conversation.model_copy(update={"unread": False})
+                row = {**row, "unread": False}
+            keep.append(conversation)
+            raw.append(row)
+        self.cache.put_conversations(raw, page_url=page_url)
+        return replace(page, conversations=keep, raw=raw)
+
+    async def _call(self, request: Any) -> Any:
+        try:
+            result = await request
+        except NetworkError:
+            self.online = False
+            raise
+        self.online = True
+        return result
+
+    # -- actions -------------------------------------------------------------------
+
+    def queue(self, action: str, conversation: Conversation, *, delay: float = 0.0) -> int:
+        """Records an action durably before anything is sent; returns its queue number."""
+        snapshot = conversation if action == "remove" else None
+        return self.cache.enqueue(
+            action, conversation.id, not_before=self._clock() + delay, snapshot=snapshot
+        )
+
+    def cancel(self, seq: int) -> QueuedAction | None:
+        """Undoes a queued action that was not yet sent (a removal's row comes back)."""
+        return self.cache.cancel(seq)
+
+    async def send_queued(self, *, everything: bool = False) -> list[ActionResult]:
+        """Sends the due actions in order, stopping at the first that must wait.
+
+        `everything` also sends removals still inside their undo window (on quit).
+        """
+        results: list[ActionResult] = []
+        now = self._clock()
+        for action in self.cache.queued():
+            if not everything and action.not_before > now:
+                continue
+            result = await self._send(action)
+            results.append(result)
+            if result.kind == "kept":
+                break
+        return results
+
+    async def _send(self, action: QueuedAction) -> ActionResult:
+        try:
+            if action.action == "read":
+                await self._call(self.client.mark_read(action.conversation_id))
+            elif action.action == "remove":
+                await self._call(self.client.remove(action.conversation_id))
+            else:
+                self.cache.done(action.seq)
+                return ActionResult(action, "refused", f"Unknown action {action.action!r}.")
+        except NotFoundError:
+            self.cache.done(action.seq)
+            self.cache.delete_conversation(action.conversation_id)
+            return ActionResult(action, "gone", "That conversation is already gone.")
+        except (NetworkError, AuthenticationError) as error:
+            self.cache.failed(action.seq, str(error))
+            return ActionResult(action, "kept", str(error))
+        except ApiError as error:
+            self.cache.done(action.seq)
+            self._undo_locally(action)
+            return ActionResult(action, "refused", str(error))
+        self.cache.done(action.seq)
+        return ActionResult(action, "sent")
+
+    def _undo_locally(self, action: QueuedAction) -> None:
+        """The server refused for good: the cache goes back to what the server holds."""
+        if action.action == "read":
+            self.cache.set_unread(action.conversation_id, True)
+        elif action.action == "remove" and action.snapshot is not None:
+            self.cache.put_conversations([action.snapshot.model_dump(mode="json")])
+
+
+def open_session(settings: Settings, *, transport: Any = None) -> InboxSession:
+    """The session for these settings: the demo server, or a real one with its cache."""
+    if settings.demo:
+        from dminbox.fake import FakeMastodon
+
+        server = FakeMastodon.demo()
+        client = MastodonClient(server.base_url, server.token, transport=server.transport())
+        return InboxSession(client, Cache.open(None))
+    client = MastodonClient(settings.instance, settings.token, transport=transport)
+    path = account_cache_path(settings, transport=transport, ask_server=True)
+    if path is None:
+        return InboxSession(client, Cache.open(None))
+    return InboxSession(client, Cache.open(path, limit=settings.cache_limit))
+
+
+def account_cache_path(
+    settings: Settings, *, transport: Any = None, ask_server: bool = False
+) -> Path | None:
+    """Where this account's cache is, or None when there is to be none (or it is unknown).
+
+    The account id comes from a stored account, else from the account last used
+    on this instance, else (with `ask_server`) from the server, once.
+    """
+    if settings.demo or not settings.use_cache:
+        return None
+    account_id = settings.account_id or _last_account(settings.instance)
+    if account_id is None and ask_server:
+        account_id = _verify(settings, transport)
+    if account_id is None:
+        return None
+    _remember_account(settings.instance, account_id)
+    return cache_path(settings.instance, account_id)
+
+
+def _last_account(instance: str) -> str | None:
+    try:
+        text = last_account_file(instance).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def _remember_account(instance: str, account_id: str) -> None:
+    path = last_account_file(instance)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(account_id, encoding="utf-8")
+    except OSError as error:
+        log.warning("cannot remember the account: %s", error)
+
+
+def _verify(settings: Settings, transport: Any) -> str | None:
+    """Asks the server whose token this is, once, before the app starts."""
+    import asyncio
+
+    async def ask() -> str | None:
+        async with MastodonClient(settings.instance, settings.token, transport=transport) as c:
+            return (await c.verify_credentials()).id
+
+    try:
+        return asyncio.run(ask())
+    except ApiError as error:
+        log.warning("cannot verify the token: %s", error)
+        return None

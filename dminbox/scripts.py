@@ -46,8 +46,9 @@ def unread_count(settings: Settings, *, offline: bool, transport: Any = None) ->
         print(cache.unread_count() if cache else 0)
         return 0
 
+    session = _session(settings, transport=transport)
+
     async def refresh() -> int:
-        session = _session(settings, transport=transport)
         try:
             await session.send_queued()
             await session.fetch_newer(None)
@@ -84,7 +85,7 @@ def list_inbox(
         rows = cache.raw_conversations(unread_only=unread, limit=limit) if cache else []
     else:
         try:
-            rows = asyncio.run(_fetch(settings, limit=limit, transport=transport))
+            rows = asyncio.run(_fetch(_session(settings, transport=transport), limit=limit))
         except ApiError as error:
             return _fail(str(error))
         if unread:
@@ -93,8 +94,7 @@ def list_inbox(
     return 0
 
 
-async def _fetch(settings: Settings, *, limit: int, transport: Any) -> list[dict[str, Any]]:
-    session = _session(settings, transport=transport)
+async def _fetch(session: InboxSession, *, limit: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     url: str | None = None

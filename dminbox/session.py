@@ -61,6 +61,10 @@ class InboxSession:
         self.online = True
         """False after a request failed for a network reason, until one succeeds."""
 
+    def now(self) -> float:
+        """The session's clock, in seconds (time.time unless a test gives another)."""
+        return self._clock()
+
     async def close(self) -> None:
         await self.client.aclose()
         self.cache.close()

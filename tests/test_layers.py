@@ -15,6 +15,10 @@ CORE = [
     "dminbox.paths",
     "dminbox.cli",
     "dminbox.fake",
+    "dminbox.cache",
+    "dminbox.session",
+    "dminbox.scripts",
+    "dminbox.accounts",
 ]
 
 

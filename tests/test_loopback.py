@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NOW, fixed_clock
 
 from dminbox.cache import Cache
 from dminbox.client import MastodonClient
@@ -13,6 +12,8 @@ from dminbox.fake import FakeMastodon, Fault, serve
 from dminbox.session import InboxSession
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
+
+from conftest import NOW, fixed_clock
 
 
 async def test_the_app_reads_pages_and_marks_read_over_a_socket() -> None:

@@ -83,6 +83,7 @@ class InboxScreen(InboxActions):
             self.notify(one_line(self.session.notice), severity="warning", markup=False, timeout=10)
         self._show_cached()
         self.update_title()
+        self.schedule_delayed_actions()
         if self.inbox.started:
             self.reconcile()
         else:

@@ -107,6 +107,13 @@ class InboxActions(Screen[None]):
 
     # -- sending the queue ---------------------------------------------------
 
+    def schedule_delayed_actions(self) -> None:
+        """Removals left in their undo window by an earlier run are sent when it closes."""
+        now = self.session.now()
+        for action in self.session.queued():
+            if action.not_before > now:
+                self.set_timer(action.not_before - now + 0.05, self.send_queued)
+
     @work(group="send", exit_on_error=False)
     async def send_queued(self) -> None:
         await self.send_queued_now()

@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("instance", metavar="INSTANCE", help="mastodon.social, or @you@host")
     logout = commands.add_parser("logout", help="revoke the token and forget the account")
     logout.add_argument("name", nargs="?", metavar="ACCOUNT", help="user@host (default: last used)")
+    logout.add_argument(
+        "--forget-only",
+        action="store_true",
+        help="forget the account without revoking its token (when the server is gone)",
+    )
     commands.add_parser("accounts", help="list the logged-in accounts")
     for sub in (login, logout, cache):
         sub.error = parser.error  # type: ignore[method-assign]
@@ -132,6 +137,7 @@ def _setup_logging() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _setup_logging()
     from dminbox.config import ConfigError
 
     try:
@@ -158,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
             return unread_count(settings, offline=args.offline)
     except ConfigError as error:
         return _fail(str(error))
-    _setup_logging()
     return run(settings)
 
 

@@ -9,6 +9,7 @@ order. It knows nothing of widgets.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -261,7 +262,11 @@ def _remember_account(instance: str, account_id: str) -> None:
     path = last_account_file(instance)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_text(account_id, encoding="utf-8")
+        if _last_account(instance) == account_id:
+            return
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(account_id)
     except OSError as error:
         log.warning("cannot remember the account: %s", error)
 

@@ -307,3 +307,22 @@ async def test_help_lists_every_key(demo_server, make_app, size) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, InboxScreen)
+
+
+async def test_new_conversations_above_keep_the_cursor_on_its_line(demo_server, make_app) -> None:
+    app = make_app(demo_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        rows = screen_of(app).conversation_list
+        rows.cursor = 10
+        await pilot.pause()
+        line = rows.cursor - rows.scroll_offset.y
+        highlighted = rows.highlighted.id
+        for name in ("ann", "ben", "cat"):
+            stranger = demo_server.add_account(username=name, display_name=name.title())
+            demo_server.post_status(stranger, f"@me hi from {name}", mentions=[demo_server.me])
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert rows.highlighted.id == highlighted
+        assert rows.cursor == 13
+        assert rows.cursor - rows.scroll_offset.y == line, "the row stays on its screen line"

@@ -93,11 +93,20 @@ class ConversationList(ScrollView, can_focus=True):
         return None
 
     def rows_changed(self, keep: str | None = None) -> None:
-        """Call after rows were added or removed; `keep` holds the cursor on that id."""
+        """Call after rows were added or removed.
+
+        `keep` holds the cursor on that conversation, on the same line of the
+        screen: rows arriving above it scroll the view with it, not past it.
+        """
+        line_on_screen = self.cursor - self.scroll_offset.y
+        moved = False
         if keep is not None and (index := self.inbox.index_of(keep)) is not None:
+            moved = index != self.cursor
             self.set_reactive(ConversationList.cursor, index)
         self.set_reactive(ConversationList.cursor, self._clamp(self.cursor))
         self.virtual_size = Size(0, len(self.inbox) + 1)
+        if moved and 0 <= line_on_screen < self.size.height:
+            self.scroll_to(y=max(0, self.cursor - line_on_screen), animate=False, immediate=True)
         self.refresh()
         self._check_near_end()
 

@@ -306,7 +306,7 @@ def _check(data: Any) -> None:
         for key in ("acct", "instance", "account_id"):
             _need_text(row, key, where)
         acct = row["acct"]
-        if "@" not in acct.strip("@") or any(ch.isspace() for ch in acct):
+        if "@" not in acct.strip("@") or not _is_token(acct):
             raise ValueError(f"{where}: acct {acct!r} is not user@host")
         where = acct
         if acct.lower() in seen:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
+from dminbox.fake import oauth
 from dminbox.fake.endpoints import Call, Endpoints
 from dminbox.fake.faults import ConnectionDropped, Fault, fault_body
 from dminbox.fake.responses import Answer, HttpError
@@ -76,6 +77,10 @@ ROUTES = (
     _route("GET", "/api/v1/statuses/:id", Endpoints.show_status, READ),
     _route("DELETE", "/api/v1/statuses/:id", Endpoints.delete_status, WRITE_STATUSES),
     _route("POST", "/api/v1/statuses", Endpoints.post_status, WRITE_STATUSES),
+    _route("POST", "/api/v1/apps", oauth.create_app, None),
+    _route("GET", "/oauth/authorize", oauth.authorize, None),
+    _route("POST", "/oauth/token", oauth.token, None),
+    _route("POST", "/oauth/revoke", oauth.revoke, None),
 )
 
 

@@ -32,15 +32,28 @@ def json_answer(
 
 
 class HttpError(Exception):
-    """Stops a handler and answers `{"error": message}` with this status."""
+    """Stops a handler and answers `{"error": message}` with this status.
+
+    OAuth errors also carry a `description`: `{"error": "invalid_grant",
+    "error_description": "..."}`, as Doorkeeper answers.
+    """
 
     def __init__(
-        self, status: int, message: str, headers: list[tuple[str, str]] | None = None
+        self,
+        status: int,
+        message: str,
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        description: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = list(headers or [])
+        self.description = description
 
     def answer(self) -> Answer:
-        return json_answer({"error": self.message}, self.status, self.headers)
+        body = {"error": self.message}
+        if self.description is not None:
+            body["error_description"] = self.description
+        return json_answer(body, self.status, self.headers)

@@ -13,6 +13,7 @@ from dminbox.fake.app import FakeMastodonApp, RecordedRequest
 from dminbox.fake.content import MENTION_RE
 from dminbox.fake.entities import EntityRenderer
 from dminbox.fake.faults import FaultList
+from dminbox.fake.oauth import CODE_LIFETIME, OOB, OAuthApp, OAuthState
 from dminbox.fake.state import ConversationRow, InboxState
 from dminbox.fake.transport import FakeTransport
 
@@ -28,6 +29,8 @@ class AccessToken:
     owner_id: str
     scopes: frozenset[str]
     revoked: bool = False
+    client_id: str | None = None
+    """The OAuth app the token was issued to; None for tokens made with `add_token`."""
 
 
 class FakeMastodon:
@@ -35,7 +38,9 @@ class FakeMastodon:
 
     `me` owns `token` ("demo-token", every scope). Build the world with
     `add_account` and `post_status`; watch it with `requests` and
-    `conversation_rows`; misbehave on demand with `faults`.
+    `conversation_rows`; misbehave on demand with `faults`. Logging in works
+    as on Mastodon (POST /api/v1/apps, /oauth/authorize, /oauth/token,
+    /oauth/revoke); `issue_code` stands in for the browser.
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class FakeMastodon:
         self.faults = FaultList()
         self.requests: list[RecordedRequest] = []
         self.tokens: dict[str, AccessToken] = {}
+        self.oauth = OAuthState(self)
         self._clock = clock
         self._me_id = self.state.add_account("me", "Me").id
         self.token = "demo-token"
@@ -124,13 +130,50 @@ class FakeMastodon:
         return self.account(record.id)
 
     def add_token(
-        self, token: str, scopes: set[str] | frozenset[str], *, owner: dict | None = None
+        self,
+        token: str,
+        scopes: set[str] | frozenset[str],
+        *,
+        owner: dict | None = None,
+        client_id: str | None = None,
     ) -> None:
         owner_id = owner["id"] if owner else self._me_id
-        self.tokens[token] = AccessToken(owner_id, frozenset(scopes))
+        self.tokens[token] = AccessToken(owner_id, frozenset(scopes), client_id=client_id)
 
     def revoke_token(self, token: str) -> None:
         self.tokens.setdefault(token, AccessToken(self._me_id, frozenset())).revoked = True
+
+    # OAuth (see fake/oauth.py)
+
+    def register_app(
+        self, name: str = "dminbox", scopes: str = "read write", redirect_uri: str = OOB
+    ) -> OAuthApp:
+        """An app, as if registered through POST /api/v1/apps."""
+        return self.oauth.register(name, [redirect_uri], scopes.split())
+
+    def issue_code(
+        self,
+        client_id: str,
+        scopes: str | list[str],
+        *,
+        owner: dict | None = None,
+        expires_in: timedelta = CODE_LIFETIME,
+    ) -> str:
+        """An authorization code, as the browser step would show it; `owner` defaults to me.
+
+        No checks are made here: the token endpoint checks the code's app and expiry.
+        """
+        scope_list = scopes.split() if isinstance(scopes, str) else list(scopes)
+        owner_id = owner["id"] if owner else self._me_id
+        return self.oauth.issue_code(client_id, scope_list, owner_id, expires_in=expires_in)
+
+    def sign_in(self, account: dict | None) -> None:
+        """Who approves at GET /oauth/authorize from now on (None: me)."""
+        self.oauth.signed_in_id = account["id"] if account else None
+
+    def forget_app(self, client_id: str) -> None:
+        """Drop an app registration, as Mastodon before 4.3 vacuumed unused apps."""
+        self.oauth.apps.pop(client_id, None)
 
     # Statuses and conversations
 

@@ -9,30 +9,17 @@ printed. Tests pass `transport` (e.g. `FakeMastodon().transport()`) and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Callable
 from typing import TextIO
 
 import httpx
 
-from dminbox import accounts
-from dminbox.accounts import AccountEntry, AppRegistration, StoredAccount
+from dminbox import accounts, login_flow
+from dminbox.accounts import AccountEntry, StoredAccount
 from dminbox.config import ConfigError
-from dminbox.oauth import (
-    SCOPES,
-    LoginError,
-    RegistrationRejected,
-    Target,
-    authorize_url,
-    check_registration,
-    exchange_code,
-    http_client,
-    parse_instance,
-    register_app,
-    revoke_token,
-    verify_credentials,
-)
+from dminbox.login_flow import LoginStarted
+from dminbox.oauth import LoginError, Target, http_client, parse_instance, revoke_token
 
 __all__ = ["login", "logout", "print_accounts", "run"]
 
@@ -94,61 +81,27 @@ def login(
     with asyncio.Runner() as runner:
         http = http_client(transport)
         try:
-            app, url = runner.run(_prepare(http, target))
+            started = runner.run(_prepare(http, target))
             try:
-                code = read(url)
+                code = read(started.url)
             except EOFError:
                 raise LoginError("no code was given: run dminbox login again") from None
-            return runner.run(_finish(http, target, app, code))
+            return runner.run(_finish(http, started, code))
         finally:
             runner.run(http.aclose())
 
 
-async def _prepare(http: httpx.AsyncClient, target: Target) -> tuple[AppRegistration, str]:
-    """The app registration for this instance (stored or new), and the URL to open."""
-    app = accounts.app_registration(target.instance)
-    if app is not None and (
-        app.scopes != SCOPES or not await check_registration(http, target, app)
-    ):
-        accounts.forget_app_registration(target.instance)
-        app = None
-    if app is None:
-        app = await register_app(http, target)
-        accounts.save_app_registration(app)
-    known_here = any(entry.instance == target.instance for entry in accounts.list_accounts())
-    url = authorize_url(target, app, force_login=known_here)
-    _show_authorize_url(url, target)
-    return app, url
+async def _prepare(http: httpx.AsyncClient, target: Target) -> LoginStarted:
+    started = await login_flow.prepare(http, target)
+    _show_authorize_url(started.url, target)
+    return started
 
 
-async def _finish(
-    http: httpx.AsyncClient, target: Target, app: AppRegistration, code: str
-) -> StoredAccount:
-    try:
-        grant = await exchange_code(http, target, app, code)
-    except RegistrationRejected:
-        accounts.forget_app_registration(target.instance)
-        raise
-    try:
-        account = await verify_credentials(http, target, grant.access_token)
-    except LoginError:
-        with contextlib.suppress(LoginError):
-            await revoke_token(http, target, app, grant.access_token)
-        raise
-    acct = f"{account.username}@{target.host}"
-    if target.username and target.username.lower() != account.username.lower():
-        print(
-            f"dminbox: note: you allowed dminbox as {acct}, not {target.username}@{target.host}",
-            file=sys.stderr,
-        )
-    replaced = accounts.save_account(
-        acct, target.instance, account.id, grant.access_token, grant.scopes
-    )
-    if replaced is not None and replaced.token and replaced.token != grant.access_token:
-        # The old token of this account is no longer needed; leave none behind.
-        with contextlib.suppress(LoginError):
-            await revoke_token(http, target, app, replaced.token)
-    return StoredAccount(acct, target.instance, account.id, grant.access_token, grant.scopes)
+async def _finish(http: httpx.AsyncClient, started: LoginStarted, code: str) -> StoredAccount:
+    stored, note = await login_flow.finish(http, started, code)
+    if note:
+        print(f"dminbox: note: {note}", file=sys.stderr)
+    return stored
 
 
 def _show_authorize_url(url: str, target: Target, out: TextIO | None = None) -> None:

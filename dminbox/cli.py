@@ -169,10 +169,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(settings) -> int:  # type: ignore[no-untyped-def]
     """Builds the client and cache for these settings and runs the app until the user quits."""
-    from dminbox.session import open_session
+    from dminbox.session import SessionOpener, open_session
     from dminbox.ui.app import DmInboxApp
 
     session = open_session(settings)
-    app = DmInboxApp(session, label=settings.label)
+    app = DmInboxApp(session, label=settings.label, opener=SessionOpener(settings))
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -33,6 +33,9 @@ __all__ = ["MastodonClient", "Page", "PAGE_SIZE"]
 
 PAGE_SIZE = 40
 """Rows asked for per page: Mastodon's maximum (GoToSocial allows 80)."""
+READ = "read:statuses"
+WRITE_CONVERSATIONS = "write:conversations"
+"""The narrow scopes each call needs; a 403 names the one that is missing."""
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
@@ -91,17 +94,19 @@ class MastodonClient:
     # -- endpoints -----------------------------------------------------
 
     async def verify_credentials(self) -> Account:
-        response = await self._request("GET", "/api/v1/accounts/verify_credentials")
+        response = await self._request(
+            "GET", "/api/v1/accounts/verify_credentials", scope="read:accounts"
+        )
         return _parse(Account, _json(response))
 
     async def conversations(self, url: str | None = None, *, limit: int = PAGE_SIZE) -> Page:
         """The first page of the inbox, or the page at `url` (a Link URL from an earlier page)."""
         if url is None:
             response = await self._request(
-                "GET", "/api/v1/conversations", params={"limit": max(1, limit)}
+                "GET", "/api/v1/conversations", params={"limit": max(1, limit)}, scope=READ
             )
         else:
-            response = await self._request("GET", self._same_origin(url))
+            response = await self._request("GET", self._same_origin(url), scope=READ)
         rows = _json(response)
         if not isinstance(rows, list):
             raise ServerError("The server sent something that is not a list of conversations.")
@@ -124,18 +129,22 @@ class MastodonClient:
 
     async def mark_read(self, conversation_id: str) -> Conversation:
         path = f"/api/v1/conversations/{_seg(conversation_id)}/read"
-        response = await self._request("POST", path)
+        response = await self._request("POST", path, scope=WRITE_CONVERSATIONS)
         return _parse(Conversation, _json(response))
 
     async def remove(self, conversation_id: str) -> None:
-        await self._request("DELETE", f"/api/v1/conversations/{_seg(conversation_id)}")
+        await self._request(
+            "DELETE", f"/api/v1/conversations/{_seg(conversation_id)}", scope=WRITE_CONVERSATIONS
+        )
 
     async def context(self, status_id: str) -> Context:
         return _parse(Context, await self.context_raw(status_id))
 
     async def context_raw(self, status_id: str) -> dict[str, Any]:
         """The context as the server sent it, for storing; `context()` parses it."""
-        response = await self._request("GET", f"/api/v1/statuses/{_seg(status_id)}/context")
+        response = await self._request(
+            "GET", f"/api/v1/statuses/{_seg(status_id)}/context", scope=READ
+        )
         data = _json(response)
         if not isinstance(data, dict):
             raise ServerError("The server sent a context dminbox cannot read.")
@@ -160,6 +169,7 @@ class MastodonClient:
             "/api/v1/statuses",
             data=data,
             headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex},
+            scope="write:statuses",
         )
         return _parse(Status, _json(response))
 
@@ -175,7 +185,9 @@ class MastodonClient:
         origin = urlsplit(self.instance)
         return urlunsplit((origin.scheme, origin.netloc, absolute.path, absolute.query, ""))
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, url: str, *, scope: str = "", **kwargs: Any
+    ) -> httpx.Response:
         try:
             response = await self._http.request(method, url, **kwargs)
         except httpx.TimeoutException as error:
@@ -184,7 +196,7 @@ class MastodonClient:
             raise NetworkError(f"Cannot reach {self._host}: {_reason(error)}.") from error
         if response.is_success:
             return response
-        raise _error_for(response, self._host)
+        raise _error_for(response, self._host, scope)
 
     @property
     def _host(self) -> str:
@@ -268,7 +280,7 @@ _KINDS: dict[int, Callable[[str], ApiError]] = {
 }
 
 
-def _error_for(response: httpx.Response, host: str) -> ApiError:
+def _error_for(response: httpx.Response, host: str, scope: str = "") -> ApiError:
     status = response.status_code
     said = _server_message(response)
     if status == 401:
@@ -276,8 +288,10 @@ def _error_for(response: httpx.Response, host: str) -> ApiError:
             f"The token was refused ({said or 'invalid or revoked'}): log in again."
         )
     if status == 403:
+        needs = f"the {scope} permission" if scope else "the permission for this"
         return MissingScopeError(
-            f"The token lacks the permission for this ({said or 'forbidden'})."
+            f"The token lacks {needs} ({said or 'forbidden'}): "
+            "log in again with dminbox login to grant it."
         )
     if status == 429:
         reset_at = _reset_time(response)

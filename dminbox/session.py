@@ -284,3 +284,28 @@ def _verify(settings: Settings, transport: Any) -> str | None:
     except ApiError as error:
         log.warning("cannot verify the token: %s", error)
         return None
+
+
+@dataclass
+class SessionOpener:
+    """Opens the session of a stored account, so the app can switch without restarting."""
+
+    settings: Settings
+    """The options of this run (cache on or off, its limit); the account part is replaced."""
+    transport: Any = None
+    """For tests: the transport every new client uses."""
+
+    def open(self, stored: Any) -> InboxSession:
+        from dminbox.accounts import mark_used
+
+        mark_used(stored.acct)
+        settings = self.settings.model_copy(
+            update={
+                "instance": stored.instance,
+                "token": stored.token,
+                "account_id": stored.account_id,
+                "acct": stored.acct,
+                "demo": False,
+            }
+        )
+        return open_session(settings, transport=self.transport)

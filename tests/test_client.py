@@ -242,3 +242,15 @@ async def test_post_status_sends_an_idempotency_key_and_direct_visibility() -> N
     assert posted.id == "7"
     assert seen[0].headers["Idempotency-Key"] == "k1"
     assert b"visibility=direct" in seen[0].content
+
+
+async def test_a_missing_scope_is_named() -> None:
+    handler = _error(403, {"error": "This action is outside the authorized scopes"})
+    async with _client(handler) as client:
+        with pytest.raises(MissingScopeError) as raised:
+            await client.remove("1")
+    assert "write:conversations" in str(raised.value)
+    async with _client(handler) as client:
+        with pytest.raises(MissingScopeError) as raised:
+            await client.conversations()
+    assert "read:statuses" in str(raised.value)

@@ -7,7 +7,8 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from dminbox.session import InboxSession
+from dminbox.accounts import StoredAccount
+from dminbox.session import InboxSession, SessionOpener
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.inbox import InboxScreen
@@ -20,6 +21,7 @@ class DmInboxApp(App[int]):
     TITLE = "dminbox"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accounts", "Acct", tooltip="Switch account, or log in to another"),
         Binding("q", "quit", "Quit", tooltip="Quit (pending removals are sent first)"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="Quit"),
     ]
@@ -30,12 +32,19 @@ class DmInboxApp(App[int]):
         *,
         label: str = "",
         clock: Clock | None = None,
+        opener: SessionOpener | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        self.opener = opener
+        self.account_label = label
+        self._clock = clock
         self.inbox_screen = InboxScreen(session, clock=clock)
-        if label:
-            self.title = f"dminbox · {one_line(label, 60)}"
+        self._set_label(label)
+
+    def _set_label(self, label: str) -> None:
+        self.account_label = label
+        self.title = f"dminbox · {one_line(label, 60)}" if label else "dminbox"
 
     def on_mount(self) -> None:
         self.push_screen(self.inbox_screen)
@@ -47,3 +56,70 @@ class DmInboxApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.session.close()
+
+    # -- accounts ------------------------------------------------------------
+
+    def action_accounts(self) -> None:
+        from dminbox.accounts import list_accounts
+        from dminbox.config import ConfigError
+        from dminbox.ui.screens.accounts import ADD, AccountsScreen
+
+        try:
+            entries = list_accounts()
+        except ConfigError as error:
+            self.notify(one_line(str(error)), severity="error", markup=False)
+            return
+
+        def chosen(acct: str | None) -> None:
+            if acct == ADD:
+                self.action_login()
+            elif acct and acct != self.account_label:
+                self.switch_to_acct(acct)
+
+        self.push_screen(AccountsScreen(entries, self.account_label), chosen)
+
+    def action_login(self, instance: str = "") -> None:
+        from dminbox.ui.screens.login import LoginScreen
+
+        transport = self.opener.transport if self.opener else None
+
+        def done(stored: StoredAccount | None) -> None:
+            if stored is not None:
+                self.notify(f"Logged in as {one_line(stored.acct)}.", markup=False)
+                self.switch_account(stored)
+
+        self.push_screen(LoginScreen(instance, transport=transport), done)
+
+    def switch_to_acct(self, acct: str) -> None:
+        from dminbox.accounts import resolve_account
+        from dminbox.config import ConfigError
+
+        try:
+            stored = resolve_account(acct)
+        except ConfigError as error:
+            self.notify(one_line(str(error)), severity="error", markup=False)
+            return
+        if stored is not None:
+            self.switch_account(stored)
+
+    def switch_account(self, stored: StoredAccount) -> None:
+        """Replaces the inbox with another account's, sending what the old one queued."""
+        self.run_worker(self._switch(stored), group="switch", exclusive=True)
+
+    async def _switch(self, stored: StoredAccount) -> None:
+        opener = self.opener or SessionOpener(_default_settings())
+        await self.inbox_screen.flush()
+        old = self.session
+        self.session = opener.open(stored)
+        self.inbox_screen = InboxScreen(self.session, clock=self._clock)
+        self._set_label(stored.acct)
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        await self.switch_screen(self.inbox_screen)
+        await old.close()
+
+
+def _default_settings():  # type: ignore[no-untyped-def]
+    from dminbox.config import DEMO_INSTANCE, Settings
+
+    return Settings(instance=DEMO_INSTANCE, token="none")

@@ -46,9 +46,9 @@ class InboxScreen(InboxActions):
         Binding("tab", "switch_pane", "Pane", tooltip="Switch between the list and the thread"),
         Binding("escape", "back", "Back", tooltip="Back to the list"),
         Binding("m", "mark_read", "Read", tooltip="Mark the conversation read"),
-        Binding("d,delete", "remove", "Remove", tooltip="Remove the conversation (undo with u)"),
+        Binding("d,delete", "remove", "Del", tooltip="Remove the conversation (undo with u)"),
         Binding("u", "undo", "Undo", tooltip="Undo the last removal"),
-        Binding("r", "refresh", "Newer", tooltip="Fetch newer conversations; retry now"),
+        Binding("r", "refresh", "New", tooltip="Fetch newer conversations; retry now"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
     ]
 

@@ -15,7 +15,7 @@ from textual import work
 from textual.screen import Screen
 from textual.timer import Timer
 
-from dminbox.errors import ApiError, NetworkError
+from dminbox.errors import ApiError, AuthenticationError, NetworkError
 from dminbox.models import Conversation
 from dminbox.session import ActionResult, InboxSession
 from dminbox.text import one_line
@@ -49,6 +49,7 @@ class InboxActions(Screen[None]):
         self._send_lock = asyncio.Lock()
         self._retry_timer: Timer | None = None
         self._retries = 0
+        self._told_token_refused = False
 
     # -- mark read -----------------------------------------------------------
 
@@ -189,8 +190,27 @@ class InboxActions(Screen[None]):
                     timeout=6,
                 )
             return
+        if isinstance(error, AuthenticationError):
+            self._token_refused(str(error))
+            return
         text = one_line(f"{prefix}: {error}" if prefix else str(error))
         self.notify(text, severity="error", markup=False, timeout=8)
+
+    def _token_refused(self, reason: str) -> None:
+        """Once per inbox: say the token was refused and offer to log in again."""
+        if self._told_token_refused:
+            return
+        self._told_token_refused = True
+        from dminbox.ui.screens.token_refused import TokenRefusedScreen
+
+        app = self.app
+        label = getattr(app, "account_label", "") or self.session.client.instance
+
+        def answer(again: bool | None) -> None:
+            if again:
+                app.action_login(self.session.client.instance)  # type: ignore[attr-defined]
+
+        app.push_screen(TokenRefusedScreen(label, reason), answer)
 
     def _go_offline(self) -> None:
         if not self.offline:

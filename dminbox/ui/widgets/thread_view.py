@@ -39,7 +39,7 @@ class ThreadView(VerticalScroll, can_focus=True):
     """The open conversation's messages, scrollable with vim keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "scroll_down", "Scroll", key_display="j/k", tooltip="Scroll down"),
+        Binding("j,down", "scroll_down", "Move", key_display="j/k", tooltip="Scroll down"),
         Binding("k,up", "scroll_up", "Up", show=False, tooltip="Scroll up"),
         Binding("g,home", "scroll_home", "Ends", key_display="g/G", tooltip="First message"),
         Binding("G,end", "scroll_end", "Bottom", show=False, tooltip="Last message"),

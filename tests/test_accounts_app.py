@@ -1,0 +1,139 @@
+"""Accounts inside the app: logging in, switching, and a token the server refuses."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from dminbox import accounts
+from dminbox.cache import Cache
+from dminbox.config import Settings
+from dminbox.fake import FakeMastodon
+from dminbox.oauth import SCOPES
+from dminbox.session import SessionOpener
+from dminbox.ui.app import DmInboxApp
+from dminbox.ui.screens.inbox import InboxScreen
+from dminbox.ui.screens.login import LoginScreen
+from dminbox.ui.screens.token_refused import TokenRefusedScreen
+
+from conftest import NOW, fixed_clock, make_session
+
+HOST = "fake.dminbox.invalid"
+
+
+def opener_for(server: FakeMastodon) -> SessionOpener:
+    settings = Settings(instance=server.base_url, token="unused", use_cache=False)
+    return SessionOpener(settings, transport=server.transport())
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_logging_in_from_the_app_switches_to_the_new_account() -> None:
+    demo = FakeMastodon.demo(now=NOW)
+    server = FakeMastodon.demo(now=NOW, seed=7)
+    app = DmInboxApp(make_session(demo), label="demo", clock=fixed_clock, opener=opener_for(server))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a", "l")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        app.screen.query_one("#instance", Input).value = HOST
+        await pilot.press("enter")
+        await settle(app, pilot)
+        registration = accounts.app_registration(f"https://{HOST}")
+        assert registration is not None and registration.scopes == SCOPES
+        code = server.issue_code(registration.client_id, SCOPES)
+        app.screen.query_one("#code", Input).value = code
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, InboxScreen)
+        assert app.account_label == f"me@{HOST}"
+        assert app.title.endswith(f"me@{HOST}")
+        assert len(app.screen.inbox) >= 40
+        stored = accounts.resolve_account(None)
+        assert stored is not None and stored.acct == f"me@{HOST}"
+
+
+async def test_a_wrong_code_says_so_in_one_line_and_stays() -> None:
+    server = FakeMastodon.demo(now=NOW)
+    app = DmInboxApp(
+        make_session(server), label="demo", clock=fixed_clock, opener=opener_for(server)
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a", "l")
+        await pilot.pause()
+        app.screen.query_one("#instance", Input).value = HOST
+        await pilot.press("enter")
+        await settle(app, pilot)
+        app.screen.query_one("#code", Input).value = "not-a-code"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LoginScreen)
+        status = str(app.screen.query_one("#login-status").render())
+        assert "code" in status and "\n" not in status
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
+        assert app.account_label == "demo"
+
+
+async def test_a_revoked_token_offers_to_log_in_again_and_the_cache_stays(tmp_path) -> None:
+    server = FakeMastodon.demo(now=NOW)
+    path = tmp_path / "cache.sqlite3"
+    first = DmInboxApp(make_session(server, Cache.open(path)), clock=fixed_clock)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await settle(first, pilot)
+    cached = len(Cache.open(path).conversations(limit=1000))
+    server.revoke_token(server.token)
+    app = DmInboxApp(
+        make_session(server, Cache.open(path)),
+        label="me",
+        clock=fixed_clock,
+        opener=opener_for(server),
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, TokenRefusedScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "revoked or is invalid" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen)
+        assert len(inbox.inbox) == min(cached, 200), "the cached inbox stays readable"
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert isinstance(app.screen, InboxScreen), "told once, not at every request"
+        inbox._told_token_refused = False
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TokenRefusedScreen)
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        assert app.screen.query_one("#instance", Input).value == server.base_url
+
+
+async def test_a_missing_scope_is_named(make_app) -> None:
+    server = FakeMastodon.demo(now=NOW)
+    server.add_token("read-only", {"read:statuses"})
+    from dminbox.client import MastodonClient
+    from dminbox.session import InboxSession
+
+    client = MastodonClient(server.base_url, "read-only", transport=server.transport())
+    app = DmInboxApp(InboxSession(client, Cache.open(None)), clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        inbox = app.screen
+        index = next(i for i, c in enumerate(inbox.inbox) if c.unread)
+        inbox.conversation_list.cursor = index
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert inbox.inbox[index].unread, "refused: the row is unread again"
+        messages = [n.message for n in app._notifications]
+        assert any("write:conversations" in m for m in messages), messages

@@ -148,3 +148,19 @@ async def test_reads_made_offline_are_pending_then_sent_in_order(server, tmp_pat
         assert posts == [f"{LIST}/{i}/read" for i in ids]
         assert inbox_screen.pending_reads == set()
         assert "pending" not in inbox_screen.sub_title
+
+
+async def test_rows_cached_without_a_paging_state_still_page_on(server, tmp_path) -> None:
+    """A script may fill the cache without paging; the app then pages from the start."""
+    path = tmp_path / "cache.sqlite3"
+    Cache.open(path).put_conversations(server.conversation_rows()[:10])
+    app, _ = app_on(server, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        inbox_screen = screen(app)
+        for _ in range(10):
+            await pilot.press("G")
+            await settle(app, pilot)
+        ids = [c.id for c in inbox_screen.inbox]
+        assert len(ids) == len(set(ids))
+        assert len(ids) == len(server.conversation_rows()), "paging reached the end"

@@ -100,10 +100,13 @@ class InboxScreen(InboxActions):
         paging = self.session.paging()
         inbox = self.inbox
         inbox.add_older(rows)
-        inbox.started = True
-        inbox.next_url = paging.next_url
-        inbox.prev_url = paging.prev_url
-        inbox.reached_end = paging.reached_end or (paging.next_url is None and paging.started)
+        if paging.started:
+            # Resume where paging stopped; otherwise (rows stored by a script, say)
+            # the frontier is unknown and paging starts again from the first page.
+            inbox.started = True
+            inbox.next_url = paging.next_url
+            inbox.prev_url = paging.prev_url
+            inbox.reached_end = paging.reached_end or paging.next_url is None
         self.conversation_list.footer_text = self._end_text()
         self.conversation_list.rows_changed()
         last_open = self.session.last_open

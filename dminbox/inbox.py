@@ -77,17 +77,21 @@ class Inbox:
 
     # -- pages -----------------------------------------------------------
 
-    def add_older_page(self, page: Page, url: str | None = None) -> None:
-        """Appends a page read by following `next` (or the first page)."""
+    def add_older_page(self, page: Page, url: str | None = None) -> int:
+        """Appends a page read by following `next` (or the first page).
+
+        Returns the first index that changed (see `add_older`).
+        """
         if url is not None:
             self._fetched.add(url)
         if not self.started:
             self.started = True
             self.prev_url = page.prev_url
-        self.add_older(page.conversations)
+        first_changed = self.add_older(page.conversations)
         self.next_url = page.next_url
         if page.is_last:
             self.reached_end = True
+        return first_changed
 
     def add_newer_page(self, page: Page) -> bool:
         """Merges a page read by following `prev`; True if it brought anything."""
@@ -104,12 +108,19 @@ class Inbox:
 
     # -- merging ---------------------------------------------------------
 
-    def add_older(self, conversations: Iterable[Conversation]) -> None:
-        """Older rows go to the bottom; a row seen before moves to its new place."""
+    def add_older(self, conversations: Iterable[Conversation]) -> int:
+        """Older rows go to the bottom; a row seen before moves to its new place.
+
+        Returns the first index that changed: the old length for a plain append,
+        less when a row seen before was taken from higher up.
+        """
         fresh = _unique_last(conversations)
-        self._drop({c.id for c in fresh} & self._ids)
+        first_changed = self._drop({c.id for c in fresh} & self._ids)
+        if first_changed is None:
+            first_changed = len(self._rows)
         self._rows.extend(fresh)
         self._track(fresh)
+        return first_changed
 
     def add_newer(self, conversations: Iterable[Conversation]) -> None:
         """Newer rows go to the top, newest first; a row seen before moves up."""
@@ -145,17 +156,21 @@ class Inbox:
         self._track([conversation])
         return index
 
-    def _drop(self, ids: set[str]) -> None:
+    def _drop(self, ids: set[str]) -> int | None:
+        """Takes these rows out; returns the index of the first one, None if none was here."""
         if not ids:
-            return
+            return None
+        first: int | None = None
         kept: list[Conversation] = []
-        for row in self._rows:
+        for index, row in enumerate(self._rows):
             if row.id in ids:
                 self._unread -= int(row.unread)
+                first = index if first is None else first
             else:
                 kept.append(row)
         self._rows = kept
         self._ids -= ids
+        return first
 
     def _track(self, rows: list[Conversation]) -> None:
         for row in rows:

@@ -50,7 +50,7 @@ async def test_first_page_fills_the_screen(demo_server, make_app) -> None:
         expected = demo_server.conversation_rows()[0]
         assert rows.highlighted.id == expected["id"]
         unread = sum(1 for c in screen.inbox if c.unread)
-        assert screen.sub_title == f"{unread} unread"
+        assert screen.status_line == f"{unread} unread"
 
 
 async def test_paging_to_the_end_fetches_each_page_once(demo_server, make_app) -> None:

@@ -148,3 +148,11 @@ def test_newer_page_keeps_the_newest_prev_link() -> None:
     assert not inbox.add_newer_page(Page([], prev_url=None))
     assert inbox.prev_url == "p2"
     assert [c.id for c in inbox] == ["b", "a"]
+
+
+def test_add_older_says_which_row_changed_first() -> None:
+    inbox = Inbox()
+    assert inbox.add_older([conversation("a", 9), conversation("b", 8)]) == 0
+    assert inbox.add_older([conversation("c", 7)]) == 2, "a plain append changes only the end"
+    assert inbox.add_older([conversation("b", 6), conversation("d", 5)]) == 1, "b moved down"
+    assert [c.id for c in inbox] == ["a", "c", "b", "d"]

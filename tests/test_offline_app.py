@@ -83,7 +83,7 @@ async def test_offline_start_shows_the_cache_and_the_indicator(server, tmp_path)
         await settle(app, pilot)
         inbox_screen = screen(app)
         assert len(inbox_screen.inbox) >= 40
-        assert "offline" in inbox_screen.sub_title
+        assert "offline" in inbox_screen.status_line
         assert inbox_screen.has_class("-offline")
         await pilot.press("enter")
         await settle(app, pilot)
@@ -91,7 +91,7 @@ async def test_offline_start_shows_the_cache_and_the_indicator(server, tmp_path)
         link.down = False
         await pilot.press("escape", "r")
         await settle(app, pilot)
-        assert "offline" not in inbox_screen.sub_title
+        assert "offline" not in inbox_screen.status_line
 
 
 async def test_a_removal_made_offline_survives_a_restart_and_is_sent(server, tmp_path) -> None:
@@ -135,7 +135,7 @@ async def test_reads_made_offline_are_pending_then_sent_in_order(server, tmp_pat
             await pilot.press("m")
             await settle(app, pilot)
         assert inbox_screen.pending_reads == set(ids)
-        assert "2 pending" in inbox_screen.sub_title
+        assert "2 pending" in inbox_screen.status_line
         line = inbox_screen.conversation_list.render_line(
             unread[0] - inbox_screen.conversation_list.scroll_offset.y
         )
@@ -147,7 +147,7 @@ async def test_reads_made_offline_are_pending_then_sent_in_order(server, tmp_pat
         posts = [r.path for r in server.requests if r.method == "POST"]
         assert posts == [f"{LIST}/{i}/read" for i in ids]
         assert inbox_screen.pending_reads == set()
-        assert "pending" not in inbox_screen.sub_title
+        assert "pending" not in inbox_screen.status_line
 
 
 async def test_rows_cached_without_a_paging_state_still_page_on(server, tmp_path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
@@ -91,11 +92,17 @@ def conversation_row(conversation: Conversation, width: int, now: datetime) -> t
 def _status_preview(status: Status | None) -> str:
     if status is None:
         return "(no messages)"
-    if status.spoiler_text:
-        return "CW: " + one_line(status.spoiler_text, 200)
-    text = preview(status.content, 200)
-    if not text and status.media_attachments:
-        return f"[{len(status.media_attachments)} attachment(s)]"
+    return _preview_of(status.content, status.spoiler_text, len(status.media_attachments))
+
+
+@lru_cache(maxsize=8192)
+def _preview_of(content: str, spoiler_text: str, media: int) -> str:
+    """Parsing HTML for every painted row would cost more than drawing it: remember."""
+    if spoiler_text:
+        return "CW: " + one_line(spoiler_text, 200)
+    text = preview(content, 200)
+    if not text and media:
+        return f"[{media} attachment(s)]"
     return text
 
 

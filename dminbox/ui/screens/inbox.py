@@ -7,6 +7,7 @@ in workers, and keeps the screen true. The actions that change the server
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import ClassVar
 
@@ -14,7 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from dminbox.cache import PagingState
@@ -28,6 +29,7 @@ from dminbox.ui.screens.help import HelpScreen
 from dminbox.ui.screens.inbox_actions import InboxActions
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.thread_view import ThreadView
+from dminbox.ui.widgets.title_bar import TitleBar
 
 NARROW_COLUMNS = 100
 """Below this width the thread replaces the list instead of standing beside it."""
@@ -61,7 +63,7 @@ class InboxScreen(InboxActions):
         self._cache_has_more = True
 
     def compose(self) -> ComposeResult:
-        yield Header(icon="✉")
+        yield TitleBar(id="title-bar")
         with Horizontal(id="panes"):
             yield ConversationList(
                 self.inbox, pending=self.pending_reads, clock=self._clock, id="conversations"
@@ -132,8 +134,8 @@ class InboxScreen(InboxActions):
             self._cache_has_more = len(rows) >= CACHE_BATCH
             if rows:
                 keep = self._highlighted_id()
-                inbox.add_older(rows)
-                self.conversation_list.rows_changed(keep)
+                first_changed = inbox.add_older(rows)
+                self.conversation_list.rows_changed(keep, first_changed=first_changed)
                 return
         if not inbox.has_more:
             return
@@ -158,10 +160,13 @@ class InboxScreen(InboxActions):
             self._paging = False
         self.went_online()
         keep = self._highlighted_id()
-        self.inbox.add_older_page(page, url)
+        first_changed = self.inbox.add_older_page(page, url)
+        # The rows live as long as the app: keep the collector from walking them all
+        # again and again (a full pass over 10,000 rows takes 50 to 200 ms).
+        gc.freeze()
         self._save_paging()
         self.conversation_list.footer_text = self._end_text()
-        self.conversation_list.rows_changed(keep)
+        self.conversation_list.rows_changed(keep, first_changed=first_changed)
         self.update_title()
 
     def _save_paging(self) -> None:
@@ -240,7 +245,7 @@ class InboxScreen(InboxActions):
         cached = self.session.cached_thread(conversation)
         self.thread_view.show(conversation, cached, note="Refreshing the thread…")
         self.thread_view.focus()
-        self.refresh_bindings()
+        self.sync_bindings()
         self.session.remember_open(conversation.id)
         self.load_thread(conversation)
         if conversation.unread:
@@ -275,7 +280,7 @@ class InboxScreen(InboxActions):
     def action_back(self) -> None:
         self.remove_class("-reading")
         self.conversation_list.focus()
-        self.refresh_bindings()
+        self.sync_bindings()
 
     def action_refresh(self) -> None:
         if self._paging_failed:

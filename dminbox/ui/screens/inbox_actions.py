@@ -19,6 +19,7 @@ from dminbox.errors import ApiError, AuthenticationError, NetworkError
 from dminbox.models import Conversation
 from dminbox.session import ActionResult, InboxSession
 from dminbox.text import one_line
+from dminbox.ui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from dminbox.inbox import Inbox
@@ -50,6 +51,7 @@ class InboxActions(Screen[None]):
         self._retry_timer: Timer | None = None
         self._retries = 0
         self._told_token_refused = False
+        self._bindings_state: tuple[bool | None, ...] = ()
 
     # -- mark read -----------------------------------------------------------
 
@@ -100,10 +102,10 @@ class InboxActions(Screen[None]):
             self.conversation_list.rows_changed(keep)
             self.conversation_list.cursor = index
             self.update_title()
-            self.refresh_bindings()
+            self.sync_bindings()
             self.notify("Removal undone.", markup=False, timeout=2)
             return
-        self.refresh_bindings()
+        self.sync_bindings()
         self.notify("Nothing to undo.", markup=False, timeout=2)
 
     # -- sending the queue ---------------------------------------------------
@@ -127,7 +129,7 @@ class InboxActions(Screen[None]):
             self._apply(result)
         sent = {r.action.seq for r in results if r.kind != "kept"}
         self.undo_stack = [entry for entry in self.undo_stack if entry[0] not in sent]
-        self.refresh_bindings()
+        self.sync_bindings()
         self.update_title()
         return results
 
@@ -266,7 +268,7 @@ class InboxActions(Screen[None]):
     def _after_row_gone(self, conversation_id: str) -> None:
         self.conversation_list.rows_changed()
         self.update_title()
-        self.refresh_bindings()
+        self.sync_bindings()
         shown = self.thread_view.conversation
         if shown is not None and shown.id == conversation_id:
             self.thread_view.clear()
@@ -280,4 +282,16 @@ class InboxActions(Screen[None]):
             parts.append(f"{pending} pending")
         if self.offline:
             parts.append("offline")
-        self.sub_title = " · ".join(parts)
+        self.query_one(TitleBar).show(self.app.title, " · ".join(parts))
+
+    @property
+    def status_line(self) -> str:
+        """What the title bar says of the inbox: unread, pending, offline."""
+        return self.query_one(TitleBar).status
+
+    def sync_bindings(self) -> None:
+        """Refreshes the footer only when a key appears or goes: a rebuild costs ~20 ms."""
+        state = tuple(self.check_action(a, ()) for a in ("back", "switch_pane", "undo"))
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()

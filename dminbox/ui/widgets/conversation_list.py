@@ -92,11 +92,13 @@ class ConversationList(ScrollView, can_focus=True):
             return self.inbox[self.cursor]
         return None
 
-    def rows_changed(self, keep: str | None = None) -> None:
+    def rows_changed(self, keep: str | None = None, *, first_changed: int = 0) -> None:
         """Call after rows were added or removed.
 
         `keep` holds the cursor on that conversation, on the same line of the
         screen: rows arriving above it scroll the view with it, not past it.
+        `first_changed` is the first row index that differs (a page appended at
+        the bottom changes nothing on screen, so nothing is repainted).
         """
         line_on_screen = self.cursor - self.scroll_offset.y
         moved = False
@@ -104,10 +106,16 @@ class ConversationList(ScrollView, can_focus=True):
             moved = index != self.cursor
             self.set_reactive(ConversationList.cursor, index)
         self.set_reactive(ConversationList.cursor, self._clamp(self.cursor))
-        self.virtual_size = Size(0, len(self.inbox) + 1)
+        self._set_virtual_height(len(self.inbox) + 1)
         if moved and 0 <= line_on_screen < self.size.height:
             self.scroll_to(y=max(0, self.cursor - line_on_screen), animate=False, immediate=True)
-        self.refresh()
+            first_changed = 0
+        top = self.scroll_offset.y
+        if first_changed <= top:
+            self.refresh()
+        elif first_changed < top + self.size.height:
+            height = top + self.size.height - first_changed
+            self.refresh(Region(0, first_changed - top, self._width, height))
         self._check_near_end()
 
     def row_changed(self, conversation_id: str) -> None:
@@ -166,7 +174,7 @@ class ConversationList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width
+        width = self._width
         if index < len(self.inbox):
             return self._row_strip(self.inbox[index], index == self.cursor, width)
         if index == len(self.inbox) and self.footer_text:
@@ -203,13 +211,32 @@ class ConversationList(ScrollView, can_focus=True):
 
     # -- helpers -------------------------------------------------------------
 
+    def _set_virtual_height(self, height: int) -> None:
+        """Resizes the scrollable area without a new layout, which would repaint every row.
+
+        Only when the scrollbar appears or goes does it take the full path.
+        """
+        size = Size(0, height)
+        if size == self.virtual_size:
+            return
+        had_scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(ConversationList.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != had_scrollbar:
+            self.refresh(layout=True)
+
+    @property
+    def _width(self) -> int:
+        """The width rows are drawn in: the widget's, less its scrollbar."""
+        return self.scrollable_content_region.width
+
     def _clamp(self, index: int) -> int:
         return max(0, min(index, len(self.inbox) - 1))
 
     def _refresh_row(self, index: int) -> None:
         top = self.scroll_offset.y
         if top <= index < top + self.size.height:
-            self.refresh(Region(0, index - top, self.size.width, 1))
+            self.refresh(Region(0, index - top, self._width, 1))
 
     def _check_near_end(self) -> None:
         last_visible = int(self.scroll_y) + self.size.height

@@ -9,14 +9,15 @@ time: reading the first screen costs the same for 100 or 100,000 rows.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dminbox.models import Conversation, Status
 
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     unread INTEGER NOT NULL,
     last_status_id TEXT,
     page_url TEXT,
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    hidden INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS conversations_by_activity ON conversations (activity DESC, id DESC);
 CREATE INDEX IF NOT EXISTS conversations_unread ON conversations (unread) WHERE unread = 1;
@@ -153,6 +155,29 @@ def _activity(conversation: dict[str, Any]) -> str:
     return ""
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _recovering(method: _Method) -> _Method:
+    """Damage found mid-run (a malformed page) rebuilds the cache instead of crashing.
+
+    Only plain DatabaseError means damage: a busy file or a broken constraint
+    is raised as it is.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Cache, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            if type(error) is not sqlite3.DatabaseError or self.path is None:
+                raise
+            self._rebuild(error)
+            return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
 class Cache:
     """One account's SQLite cache. Every write is one short transaction."""
 
@@ -172,46 +197,70 @@ class Cache:
         A corrupt, truncated or foreign file is moved aside and a new cache is
         made; `notice` then says so in one line.
         """
-        notice = None
         if path is None:
             cache = cls(_connect(":memory:"), None, None)
             cache._migrate()
-        else:
-            _private_folder(path.parent)
-            try:
-                cache = cls(_connect(str(path)), path, None)
+            cache.limit = limit
+            return cache
+        _private_folder(path.parent)
+        connection: sqlite3.Connection | None = None
+        try:
+            connection = _connect(str(path))
+            cache = cls(connection, path, None)
+            cache._migrate()
+        except (sqlite3.DatabaseError, CacheError) as error:
+            if connection is not None:
+                connection.close()
+            if isinstance(error, CacheBusy) or _is_busy(error):
+                cache = cls(_connect(":memory:"), None, None)
                 cache._migrate()
-            except (sqlite3.DatabaseError, CacheError) as error:
-                moved = _move_aside(path)
-                notice = (
-                    f"The cache file was unreadable ({_reason(error)}); "
-                    f"moved aside to {moved.name} and rebuilt."
-                )
-                cache = cls(_connect(str(path)), path, notice)
-                cache._migrate()
-            _private_files(path)
+                cache.notice = "The cache is busy (another dminbox?); running without it."
+            else:
+                cache = cls(sqlite3.connect(":memory:"), path, None)
+                cache._rebuild(error)
+        _private_files(path)
         cache.limit = limit
         return cache
+
+    def _rebuild(self, error: Exception) -> None:
+        """Moves the damaged file aside and starts a new, empty cache in its place."""
+        assert self.path is not None
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        moved = _move_aside(self.path)
+        self.notice = (
+            f"The cache file was unreadable ({_reason(error)}); "
+            f"moved aside to {moved.name} and rebuilt."
+        )
+        self._db = _connect(str(self.path))
+        self._migrate()
+        _private_files(self.path)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
 
     def _migrate(self) -> None:
+        """Checks the file is ours and brings its schema up to date, in one transaction
+        (so a second process creating the same cache at the same moment waits its turn)."""
         db = self._db
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        if tables and app_id != APPLICATION_ID:
-            raise CacheError("not a dminbox cache")
-        if version > SCHEMA_VERSION:
-            raise CacheError(f"made by a newer dminbox (schema {version})")
         with self._write():
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            if tables and app_id != APPLICATION_ID:
+                raise CacheError("not a dminbox cache")
+            if version > SCHEMA_VERSION:
+                raise CacheError(f"made by a newer dminbox (schema {version})")
             if tables and version == 1:
                 _migrate_1_to_2(db)
             _run_script(db, _SCHEMA)
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if app_id != APPLICATION_ID:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            if version != SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("SELECT id FROM conversations ORDER BY activity DESC LIMIT 1").fetchall()
 
     @contextlib.contextmanager
@@ -228,32 +277,39 @@ class Cache:
 
     # -- conversations ---------------------------------------------------------
 
+    @_recovering
     def put_conversations(
         self, rows: Iterable[dict[str, Any]], *, page_url: str | None = None
     ) -> None:
-        """Stores conversations as the server sent them (merged by id)."""
+        """Stores conversations as the server sent them (merged by id), in the page's order."""
+        rows = list(rows)
+        activities = _page_activities(rows)
         with self._write() as db:
-            for row in rows:
-                self._put_conversation(db, row, page_url)
+            for row, activity in zip(rows, activities, strict=True):
+                self._put_conversation(db, row, page_url, activity)
         self._prune_if_needed()
 
     def _put_conversation(
-        self, db: sqlite3.Connection, row: dict[str, Any], page_url: str | None
+        self,
+        db: sqlite3.Connection,
+        row: dict[str, Any],
+        page_url: str | None,
+        activity: str | None = None,
     ) -> None:
         conversation_id = str(row["id"])
         accounts = [a for a in row.get("accounts") or [] if isinstance(a, dict) and "id" in a]
         status = row.get("last_status") if isinstance(row.get("last_status"), dict) else None
         core = {k: v for k, v in row.items() if k not in ("accounts", "last_status")}
-        previous = db.execute(
-            "SELECT page_url FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
-        if page_url is None and previous is not None:
-            page_url = previous[0]
         db.execute(
-            "INSERT OR REPLACE INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO conversations (id, activity, unread, last_status_id, page_url, json)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " activity = excluded.activity, unread = excluded.unread,"
+            " last_status_id = excluded.last_status_id,"
+            " page_url = coalesce(excluded.page_url, conversations.page_url),"
+            " json = excluded.json",
             (
                 conversation_id,
-                _activity(row),
+                _activity(row) if activity is None else activity,
                 int(bool(row.get("unread"))),
                 str(status["id"]) if status else None,
                 page_url,
@@ -295,13 +351,14 @@ class Cache:
             "INSERT OR IGNORE INTO threads VALUES (?, ?)", (conversation_id, str(status["id"]))
         )
 
+    @_recovering
     def conversations(self, *, after: str | None = None, limit: int = 100) -> list[Conversation]:
         """Up to `limit` conversations, newest first, starting after the one with id `after`."""
         db = self._db
         if after is None:
             rows = db.execute(
                 "SELECT id, json, last_status_id, unread FROM conversations"
-                " ORDER BY activity DESC, id DESC LIMIT ?",
+                " WHERE hidden = 0 ORDER BY activity DESC, id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         else:
@@ -312,22 +369,26 @@ class Cache:
                 return []
             rows = db.execute(
                 "SELECT id, json, last_status_id, unread FROM conversations"
-                " WHERE (activity, id) < (?, ?) ORDER BY activity DESC, id DESC LIMIT ?",
+                " WHERE hidden = 0 AND (activity, id) < (?, ?) ORDER BY activity DESC, id DESC"
+                " LIMIT ?",
                 (anchor[0], after, limit),
             ).fetchall()
         return self._assemble(rows)
 
+    @_recovering
     def conversation(self, conversation_id: str) -> Conversation | None:
         rows = self._db.execute(
-            "SELECT id, json, last_status_id, unread FROM conversations WHERE id = ?",
+            "SELECT id, json, last_status_id, unread FROM conversations"
+            " WHERE id = ? AND hidden = 0",
             (conversation_id,),
         ).fetchall()
         found = self._assemble(rows)
         return found[0] if found else None
 
+    @_recovering
     def raw_conversations(self, *, unread_only: bool = False, limit: int = 200) -> list[dict]:
         """Conversations as the API gives them, newest first (for `dminbox list --json`)."""
-        where = "WHERE unread = 1" if unread_only else ""
+        where = "WHERE hidden = 0" + (" AND unread = 1" if unread_only else "")
         rows = self._db.execute(
             f"SELECT id, json, last_status_id, unread FROM conversations {where}"
             " ORDER BY activity DESC, id DESC LIMIT ?",
@@ -361,18 +422,24 @@ class Cache:
                 found.append(Conversation.model_validate(self._raw(row)))
         return found
 
+    @_recovering
     def count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM conversations WHERE hidden = 0").fetchone()[0]
 
+    @_recovering
     def unread_count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM conversations WHERE unread = 1").fetchone()[0]
+        return self._db.execute(
+            "SELECT count(*) FROM conversations WHERE unread = 1 AND hidden = 0"
+        ).fetchone()[0]
 
+    @_recovering
     def set_unread(self, conversation_id: str, unread: bool) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE conversations SET unread = ? WHERE id = ?", (int(unread), conversation_id)
             )
 
+    @_recovering
     def delete_conversation(self, conversation_id: str) -> None:
         with self._write() as db:
             self._delete(db, [conversation_id])
@@ -385,11 +452,13 @@ class Cache:
 
     # -- threads -------------------------------------------------------------
 
+    @_recovering
     def put_thread(self, conversation_id: str, statuses: Iterable[dict[str, Any]]) -> None:
         with self._write() as db:
             for status in statuses:
                 self._put_status(db, status, conversation_id)
 
+    @_recovering
     def thread(self, conversation_id: str) -> list[Status]:
         """Every cached status of the conversation's thread, oldest first."""
         rows = self._db.execute(
@@ -405,10 +474,12 @@ class Cache:
 
     # -- state -----------------------------------------------------------------
 
+    @_recovering
     def get(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_recovering
     def set(self, **values: str | None) -> None:
         with self._write() as db:
             for key, value in values.items():
@@ -435,6 +506,7 @@ class Cache:
 
     # -- the queue of actions ------------------------------------------------------
 
+    @_recovering
     def enqueue(
         self,
         action: str,
@@ -456,32 +528,56 @@ class Cache:
                 ),
             )
             if action == "remove":
-                self._delete(db, [conversation_id])
+                db.execute("UPDATE conversations SET hidden = 1 WHERE id = ?", (conversation_id,))
             elif action == "read":
                 db.execute("UPDATE conversations SET unread = 0 WHERE id = ?", (conversation_id,))
             return int(cursor.lastrowid or 0)
 
+    @_recovering
     def cancel(self, seq: int) -> QueuedAction | None:
         """Takes an action off the queue (undo); a removal's row is put back."""
         with self._write() as db:
             action = self._action(
-                db.execute("SELECT * FROM outbox WHERE seq = ?", (seq,)).fetchone()
+                db.execute(f"SELECT {_OUTBOX} FROM outbox WHERE seq = ?", (seq,)).fetchone()
             )
             if action is None:
                 return None
             db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
-            if action.action == "remove" and action.snapshot is not None:
-                self._put_conversation(db, action.snapshot.model_dump(mode="json"), None)
+            if action.action == "remove":
+                self._unhide(db, action)
             return action
 
+    @_recovering
+    def unhide(self, action: QueuedAction) -> None:
+        """A removal the server refused: the row shows again, as it was."""
+        with self._write() as db:
+            self._unhide(db, action)
+
+    def _unhide(self, db: sqlite3.Connection, action: QueuedAction) -> None:
+        found = db.execute(
+            "UPDATE conversations SET hidden = 0 WHERE id = ?", (action.conversation_id,)
+        ).rowcount
+        if not found and action.snapshot is not None:
+            # Pruned meanwhile: the snapshot is all that is left of it.
+            self._put_conversation(db, action.snapshot.model_dump(mode="json"), None)
+
+    @_recovering
     def queued(self) -> list[QueuedAction]:
-        rows = self._db.execute("SELECT * FROM outbox ORDER BY seq").fetchall()
+        rows = self._db.execute(f"SELECT {_OUTBOX} FROM outbox ORDER BY seq").fetchall()
         return [a for a in map(self._action, rows) if a is not None]
 
+    @_recovering
     def done(self, seq: int) -> None:
+        """The server confirmed the action: off the queue (a removed row goes for good)."""
         with self._write() as db:
+            row = db.execute(
+                "SELECT action, conversation_id FROM outbox WHERE seq = ?", (seq,)
+            ).fetchone()
             db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            if row is not None and row[0] == "remove":
+                self._delete(db, [row[1]])
 
+    @_recovering
     def failed(self, seq: int, error: str) -> None:
         with self._write() as db:
             db.execute(
@@ -489,6 +585,7 @@ class Cache:
                 (error, seq),
             )
 
+    @_recovering
     def set_not_before(self, seq: int, when: float) -> None:
         with self._write() as db:
             db.execute("UPDATE outbox SET not_before = ? WHERE seq = ?", (when, seq))
@@ -507,9 +604,11 @@ class Cache:
     # -- size ------------------------------------------------------------------
 
     def _prune_if_needed(self) -> None:
-        if self.count() > self.limit + PRUNE_SLACK:
+        rows = self._db.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        if rows > self.limit + PRUNE_SLACK:
             self.prune()
 
+    @_recovering
     def prune(self) -> int:
         """Drops the oldest conversations beyond the limit, their threads and orphans."""
         db = self._db
@@ -539,6 +638,43 @@ class Cache:
             return len(doomed)
 
 
+_OUTBOX = "seq, action, conversation_id, not_before, attempts, last_error, snapshot"
+"""The queue's columns by name: a migrated table has them in another order."""
+
+
+def _page_activities(rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's sort key; a row with no last status keeps its place in the page.
+
+    Such a row sorts just below the dated row above it (`…Z` becomes `…Yz`,
+    `…Yy`, … for each in turn), or, at the top of a page, just above the first
+    dated row below it (`…Z~z`, `…Z~y`, …).
+    """
+    keys = [_activity(row) for row in rows]
+    result = list(keys)
+    above = ""
+    run = 0
+    for index, key in enumerate(keys):
+        if key:
+            above, run = key, 0
+        elif above:
+            result[index] = above[:-1] + "Y" + chr(ord("z") - min(run, 25))
+            run += 1
+    below_run = 0
+    for index, key in enumerate(keys):
+        if key:
+            break
+        below = next((k for k in keys[index:] if k), "")
+        if below:
+            result[index] = below + "~" + chr(ord("z") - min(below_run, 25))
+            below_run += 1
+    return result
+
+
+def _is_busy(error: Exception) -> bool:
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 def _run_script(db: sqlite3.Connection, script: str) -> None:
     for statement in script.split(";"):
         if statement.strip():
@@ -547,6 +683,9 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     """Schema 1 had no undo delay or snapshot in the queue of actions."""
+    conversation_columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+    if "hidden" not in conversation_columns:
+        db.execute("ALTER TABLE conversations ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0")
     columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
     if "not_before" not in columns:
         db.execute("ALTER TABLE outbox ADD COLUMN not_before REAL NOT NULL DEFAULT 0")
@@ -560,11 +699,31 @@ def _connect(target: str) -> sqlite3.Connection:
         db = sqlite3.connect(target, timeout=10.0, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA busy_timeout = 10000")
         if target != ":memory:":
-            db.execute("PRAGMA journal_mode = WAL")
+            _use_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
     finally:
         os.umask(old_umask)
     return db
+
+
+class CacheBusy(CacheError):
+    """Another process held the file for longer than we wait."""
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """WAL mode, once per file. Switching needs a moment alone with the file, and
+    SQLite does not wait for it by itself: another dminbox may be creating it."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    for _ in range(100):
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            time.sleep(0.05)
+    raise CacheBusy("another process holds the file")
 
 
 def _private_folder(path: Path) -> None:
@@ -583,7 +742,7 @@ def _private_files(path: Path) -> None:
 
 def _move_aside(path: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}-{os.getpid()}")
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.replace(f"{path}{suffix}", f"{target}{suffix}")

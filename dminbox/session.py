@@ -212,8 +212,8 @@ class InboxSession:
         """The server refused for good: the cache goes back to what the server holds."""
         if action.action == "read":
             self.cache.set_unread(action.conversation_id, True)
-        elif action.action == "remove" and action.snapshot is not None:
-            self.cache.put_conversations([action.snapshot.model_dump(mode="json")])
+        elif action.action == "remove":
+            self.cache.unhide(action)
 
 
 def open_session(settings: Settings, *, transport: Any = None) -> InboxSession:

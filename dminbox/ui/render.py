@@ -60,7 +60,13 @@ def age(moment: datetime | None, now: datetime) -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """`text` padded or cut to exactly `width` cells, with … where it was cut."""
+    """`text` padded or cut to exactly `width` cells, with … where it was cut.
+
+    The emoji presentation selector (U+FE0F) is dropped: terminals disagree on
+    whether it widens the character before it, and a row one cell too wide
+    pushes the age and the scrollbar out of line.
+    """
+    text = text.replace("\ufe0f", "")
     if width <= 0:
         return ""
     if cell_len(text) <= width:
@@ -79,11 +85,11 @@ def conversation_row(conversation: Conversation, width: int, now: datetime) -> t
     body = _status_preview(status)
     inner = max(0, width - 3)
     age_width = 6 if inner >= 30 else 0
-    names_width = min(26, max(8, inner // 3))
-    preview_width = max(0, inner - names_width - age_width - 2)
+    names_width = min(26, max(8, inner // 3), max(0, inner - 1))
+    preview_width = max(0, inner - names_width - 1 - (age_width + 1 if age_width else 0))
     names = fit(participants(conversation.accounts), names_width)
     return (
-        names + " ",
+        names + (" " if inner > names_width else ""),
         fit(body, preview_width) + (" " if age_width else ""),
         fit(when.rjust(age_width), age_width) if age_width else "",
     )

@@ -81,8 +81,6 @@ class InboxScreen(InboxActions):
 
     def on_mount(self) -> None:
         self.conversation_list.focus()
-        if self.session.notice:
-            self.notify(one_line(self.session.notice), severity="warning", markup=False, timeout=10)
         self._show_cached()
         self.update_title()
         self.schedule_delayed_actions()

@@ -52,6 +52,7 @@ class InboxActions(Screen[None]):
         self._retries = 0
         self._told_token_refused = False
         self._bindings_state: tuple[bool | None, ...] = ()
+        self._notice_shown: str | None = None
 
     # -- mark read -----------------------------------------------------------
 
@@ -275,6 +276,11 @@ class InboxActions(Screen[None]):
             self.action_back()  # type: ignore[attr-defined]
 
     def update_title(self) -> None:
+        notice = self.session.notice
+        if notice and notice != self._notice_shown:
+            # The cache was found damaged (at start, or later) and rebuilt: say so once.
+            self._notice_shown = notice
+            self.notify(one_line(notice), severity="warning", markup=False, timeout=10)
         unread = self.inbox.unread_count
         parts = [f"{unread} unread" if unread else "all read"]
         pending = len(self.session.queued())

@@ -138,7 +138,7 @@ def _setup_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging()
-    from dminbox.config import ConfigError
+    from dminbox.config import ConfigError, NoAccountError
 
     try:
         if args.command in ("login", "logout", "accounts"):
@@ -162,9 +162,30 @@ def main(argv: list[str] | None = None) -> int:
             from dminbox.scripts import unread_count
 
             return unread_count(settings, offline=args.offline)
+    except NoAccountError as error:
+        if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
+            return run_login_first(args)
+        return _fail(str(error))
     except ConfigError as error:
         return _fail(str(error))
     return run(settings)
+
+
+def run_login_first(args: argparse.Namespace) -> int:
+    """No account yet, at a terminal: the app opens on its login screen."""
+    from dminbox.config import DEMO_INSTANCE, Settings
+    from dminbox.session import SessionOpener
+    from dminbox.ui.app import DmInboxApp
+
+    options = Settings(
+        instance=DEMO_INSTANCE,
+        token="none",
+        use_cache=not args.no_cache,
+        cache_limit=args.cache_limit or 5000,
+    )
+    app = DmInboxApp(None, opener=SessionOpener(options))
+    result = app.run()
+    return result if isinstance(result, int) else 0
 
 
 def run(settings) -> int:  # type: ignore[no-untyped-def]

@@ -12,6 +12,10 @@ class ConfigError(ValueError):
     """A setting is wrong; the message is one line for the user."""
 
 
+class NoAccountError(ConfigError):
+    """No account was given and none is stored."""
+
+
 DEFAULT_CACHE_LIMIT = 5000
 """Conversations kept in the cache unless told otherwise; the oldest go first."""
 DEMO_INSTANCE = "https://demo.dminbox.invalid"
@@ -121,7 +125,7 @@ def settings_from_args(args: object) -> Settings:
 
     stored = resolve_account(getattr(args, "account", None))
     if stored is None:
-        raise ConfigError(
+        raise NoAccountError(
             "no account: log in with `dminbox login INSTANCE`, pass --instance and --token, "
             "or try `dminbox --demo`"
         )

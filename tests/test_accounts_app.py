@@ -137,3 +137,33 @@ async def test_a_missing_scope_is_named(make_app) -> None:
         assert inbox.inbox[index].unread, "refused: the row is unread again"
         messages = [n.message for n in app._notifications]
         assert any("write:conversations" in m for m in messages), messages
+
+
+async def test_with_no_account_at_a_terminal_the_app_opens_on_the_login_screen() -> None:
+    server = FakeMastodon.demo(now=NOW)
+    app = DmInboxApp(None, clock=fixed_clock, opener=opener_for(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoginScreen)
+        app.screen.query_one("#instance", Input).value = HOST
+        await pilot.press("enter")
+        await settle(app, pilot)
+        registration = accounts.app_registration(f"https://{HOST}")
+        app.screen.query_one("#code", Input).value = server.issue_code(
+            registration.client_id, SCOPES
+        )
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, InboxScreen)
+        assert len(app.screen.inbox) >= 40
+
+
+async def test_cancelling_the_first_login_exits_2() -> None:
+    server = FakeMastodon.demo(now=NOW)
+    app = DmInboxApp(None, clock=fixed_clock, opener=opener_for(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.return_code == 2

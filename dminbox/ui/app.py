@@ -13,6 +13,8 @@ from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.inbox import InboxScreen
 
+NO_ACCOUNT = "dminbox: no account: log in with `dminbox login INSTANCE`, or try `dminbox --demo`"
+
 
 class DmInboxApp(App[int]):
     """A keyboard-driven inbox for Mastodon direct messages."""
@@ -28,7 +30,7 @@ class DmInboxApp(App[int]):
 
     def __init__(
         self,
-        session: InboxSession,
+        session: InboxSession | None,
         *,
         label: str = "",
         clock: Clock | None = None,
@@ -36,10 +38,11 @@ class DmInboxApp(App[int]):
     ) -> None:
         super().__init__()
         self.session = session
+        """None when started with no account: the login screen comes first."""
         self.opener = opener
         self.account_label = label
         self._clock = clock
-        self.inbox_screen = InboxScreen(session, clock=clock)
+        self.inbox_screen = InboxScreen(session, clock=clock) if session else None
         self._set_label(label)
 
     def _set_label(self, label: str) -> None:
@@ -47,15 +50,19 @@ class DmInboxApp(App[int]):
         self.title = f"dminbox · {one_line(label, 60)}" if label else "dminbox"
 
     def on_mount(self) -> None:
-        self.push_screen(self.inbox_screen)
+        if self.inbox_screen is not None:
+            self.push_screen(self.inbox_screen)
+        else:
+            self.action_login(first=True)
 
     async def action_quit(self) -> None:
         """Quits, first sending what is queued, removals inside their undo window too."""
-        message = await self.inbox_screen.flush()
+        message = await self.inbox_screen.flush() if self.inbox_screen else None
         self.exit(0, message=one_line(message) if message else None)
 
     async def on_unmount(self) -> None:
-        await self.session.close()
+        if self.session is not None:
+            await self.session.close()
 
     # -- accounts ------------------------------------------------------------
 
@@ -78,7 +85,7 @@ class DmInboxApp(App[int]):
 
         self.push_screen(AccountsScreen(entries, self.account_label), chosen)
 
-    def action_login(self, instance: str = "") -> None:
+    def action_login(self, instance: str = "", first: bool = False) -> None:
         from dminbox.ui.screens.login import LoginScreen
 
         transport = self.opener.transport if self.opener else None
@@ -87,6 +94,8 @@ class DmInboxApp(App[int]):
             if stored is not None:
                 self.notify(f"Logged in as {one_line(stored.acct)}.", markup=False)
                 self.switch_account(stored)
+            elif first:
+                self.exit(2, return_code=2, message=NO_ACCOUNT)
 
         self.push_screen(LoginScreen(instance, transport=transport), done)
 
@@ -108,15 +117,21 @@ class DmInboxApp(App[int]):
 
     async def _switch(self, stored: StoredAccount) -> None:
         opener = self.opener or SessionOpener(_default_settings())
-        await self.inbox_screen.flush()
+        if self.inbox_screen is not None:
+            await self.inbox_screen.flush()
         old = self.session
         self.session = opener.open(stored)
+        first = self.inbox_screen is None
         self.inbox_screen = InboxScreen(self.session, clock=self._clock)
         self._set_label(stored.acct)
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        await self.switch_screen(self.inbox_screen)
-        await old.close()
+        if first and len(self.screen_stack) == 1:
+            await self.push_screen(self.inbox_screen)
+        else:
+            await self.switch_screen(self.inbox_screen)
+        if old is not None:
+            await old.close()
 
 
 def _default_settings():  # type: ignore[no-untyped-def]

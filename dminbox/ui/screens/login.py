@@ -47,6 +47,7 @@ class LoginScreen(ModalScreen[StoredAccount | None]):
             yield Static("", id="login-url")
             yield Input(placeholder="paste the code here, then Enter", id="code", disabled=True)
             yield Static("", id="login-status")
+            yield Static(Content("Esc cancels · ctrl+y copies the address"), classes="hint")
 
     def on_mount(self) -> None:
         self._http = http_client(self._transport)

@@ -34,7 +34,8 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x444D4942
 """Written into the file header ("DMIB"), so a foreign SQLite file is never taken for ours."""
 PRUNE_SLACK = 100
-"""Rows allowed over the limit before pruning, so pruning is not paid on every write."""
+"""Rows allowed over the limit before pruning (at least; a tenth of the limit for large
+limits), so pruning is paid once in many pages, not on every write."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -47,7 +48,9 @@ CREATE TABLE IF NOT EXISTS conversations (
     hidden INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS conversations_by_activity ON conversations (activity DESC, id DESC);
-CREATE INDEX IF NOT EXISTS conversations_unread ON conversations (unread) WHERE unread = 1;
+DROP INDEX IF EXISTS conversations_unread;
+CREATE INDEX IF NOT EXISTS conversations_unread_shown ON conversations (unread)
+    WHERE unread = 1 AND hidden = 0;
 CREATE TABLE IF NOT EXISTS participants (
     conversation_id TEXT NOT NULL,
     position INTEGER NOT NULL,
@@ -605,7 +608,7 @@ class Cache:
 
     def _prune_if_needed(self) -> None:
         rows = self._db.execute("SELECT count(*) FROM conversations").fetchone()[0]
-        if rows > self.limit + PRUNE_SLACK:
+        if rows > self.limit + max(PRUNE_SLACK, self.limit // 10):
             self.prune()
 
     @_recovering

@@ -500,6 +500,18 @@ class Cache:
         )
 
     def set_paging(self, state: PagingState) -> None:
+        """Saves where paging stands. Once the cache was pruned, the frontier stays at
+        the first dropped page, whatever the app has read since: the next start must
+        fetch those rows again, since the cache no longer holds them."""
+        resume = self.get("resume_url")
+        if resume is not None:
+            from_first = resume == _FROM_FIRST_PAGE
+            state = PagingState(
+                next_url=None if from_first else resume,
+                prev_url=state.prev_url,
+                reached_end=False,
+                started=state.started and not from_first,
+            )
         self.set(
             next_url=state.next_url,
             prev_url=state.prev_url,
@@ -631,7 +643,12 @@ class Cache:
             )
             # Paging resumes at the page that held the first dropped row, so nothing is skipped.
             first_dropped_page = doomed[0][1]
-            for key, value in (("next_url", first_dropped_page), ("reached_end", "0")):
+            resume = first_dropped_page or _FROM_FIRST_PAGE
+            for key, value in (
+                ("next_url", first_dropped_page),
+                ("reached_end", "0"),
+                ("resume_url", resume),
+            ):
                 if value is None:
                     db.execute("DELETE FROM state WHERE key = ?", (key,))
                 else:
@@ -640,6 +657,9 @@ class Cache:
                 db.execute("DELETE FROM state WHERE key = 'started'")
             return len(doomed)
 
+
+_FROM_FIRST_PAGE = "first-page"
+"""The resume point when the first dropped row came from the first page (no URL)."""
 
 _OUTBOX = "seq, action, conversation_id, not_before, attempts, last_error, snapshot"
 """The queue's columns by name: a migrated table has them in another order."""

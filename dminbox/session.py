@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,12 +25,22 @@ from dminbox.errors import (
     AuthenticationError,
     NetworkError,
     NotFoundError,
+    RateLimitedError,
+    ServerError,
 )
 from dminbox.models import Conversation, Status
 
 __all__ = ["ActionResult", "InboxSession", "open_session"]
 
 log = logging.getLogger(__name__)
+
+TEMPORARY = {502, 503, 504}
+"""Server answers that mean "try again later" (a proxy, maintenance), not "no"."""
+
+
+class CacheWriteError(ApiError):
+    """The cache could not record an action (disk full, file busy): nothing was done."""
+
 
 Kind = Literal["sent", "gone", "refused", "kept"]
 
@@ -41,9 +52,12 @@ class ActionResult:
     action: QueuedAction
     kind: Kind
     """sent: done; gone: the conversation no longer exists (404); refused: the server
-    said no for good and the action was dropped; kept: it stays queued (network,
-    rate limit, server trouble, token) and is tried again later."""
+    said no for good (403, 422, 500…) and the action was dropped; kept: it stays
+    queued and is tried again later (see `why`)."""
     message: str | None = None
+    why: Literal["", "network", "token", "later"] = ""
+    """For kept actions: the server could not be reached; the token was refused; or
+    the server asked to wait (rate limit, a temporary 502/503/504)."""
 
 
 class InboxSession:
@@ -58,6 +72,7 @@ class InboxSession:
     ) -> None:
         self.client = client
         self.cache = cache
+        self._in_flight: set[int] = set()
         self._clock = clock
         self.online = True
         """False after a request failed for a network reason, until one succeeds."""
@@ -69,6 +84,15 @@ class InboxSession:
     async def close(self) -> None:
         await self.client.aclose()
         self.cache.close()
+
+    @property
+    def instance(self) -> str:
+        return self.client.instance
+
+    @property
+    def durable(self) -> bool:
+        """True when queued actions survive a restart (a cache on disk)."""
+        return self.cache.path is not None
 
     @property
     def notice(self) -> str | None:
@@ -98,6 +122,13 @@ class InboxSession:
 
     def remember_open(self, conversation_id: str) -> None:
         self.cache.set(last_open=conversation_id)
+
+    def unread_count(self) -> int:
+        """Unread conversations in the cache (which holds at least what is loaded)."""
+        try:
+            return self.cache.unread_count()
+        except sqlite3.Error:
+            return 0
 
     def queued(self) -> list[QueuedAction]:
         return self.cache.queued()
@@ -159,14 +190,26 @@ class InboxSession:
     # -- actions -------------------------------------------------------------------
 
     def queue(self, action: str, conversation: Conversation, *, delay: float = 0.0) -> int:
-        """Records an action durably before anything is sent; returns its queue number."""
+        """Records an action durably before anything is sent; returns its queue number.
+
+        Raises `CacheWriteError` (one line) when the cache cannot take it (disk full…).
+        """
         snapshot = conversation if action == "remove" else None
-        return self.cache.enqueue(
-            action, conversation.id, not_before=self._clock() + delay, snapshot=snapshot
-        )
+        try:
+            return self.cache.enqueue(
+                action, conversation.id, not_before=self._clock() + delay, snapshot=snapshot
+            )
+        except sqlite3.Error as error:
+            raise CacheWriteError(f"Could not save that in the cache ({error}).") from error
 
     def cancel(self, seq: int) -> QueuedAction | None:
-        """Undoes a queued action that was not yet sent (a removal's row comes back)."""
+        """Undoes a queued action whose undo window is still open and that is not on
+        its way to the server; None when it is too late."""
+        if seq in self._in_flight:
+            return None
+        action = next((a for a in self.cache.queued() if a.seq == seq), None)
+        if action is None or action.not_before <= self._clock():
+            return None
         return self.cache.cancel(seq)
 
     async def send_queued(self, *, everything: bool = False) -> list[ActionResult]:
@@ -179,7 +222,11 @@ class InboxSession:
         for action in self.cache.queued():
             if not everything and action.not_before > now:
                 continue
-            result = await self._send(action)
+            self._in_flight.add(action.seq)
+            try:
+                result = await self._send(action)
+            finally:
+                self._in_flight.discard(action.seq)
             results.append(result)
             if result.kind == "kept":
                 break
@@ -198,9 +245,24 @@ class InboxSession:
             self.cache.done(action.seq)
             self.cache.delete_conversation(action.conversation_id)
             return ActionResult(action, "gone", "That conversation is already gone.")
-        except (NetworkError, AuthenticationError) as error:
+        except NetworkError as error:
             self.cache.failed(action.seq, str(error))
-            return ActionResult(action, "kept", str(error))
+            return ActionResult(action, "kept", str(error), why="network")
+        except AuthenticationError as error:
+            self.cache.failed(action.seq, str(error))
+            return ActionResult(action, "kept", str(error), why="token")
+        except RateLimitedError as error:
+            self.cache.failed(action.seq, str(error))
+            if error.reset_at is not None:
+                self.cache.set_not_before(action.seq, error.reset_at.timestamp())
+            return ActionResult(action, "kept", str(error), why="later")
+        except ServerError as error:
+            if error.status_code not in TEMPORARY:
+                self.cache.done(action.seq)
+                self._undo_locally(action)
+                return ActionResult(action, "refused", str(error))
+            self.cache.failed(action.seq, str(error))
+            return ActionResult(action, "kept", str(error), why="later")
         except ApiError as error:
             self.cache.done(action.seq)
             self._undo_locally(action)

@@ -207,7 +207,7 @@ async def test_a_failed_removal_puts_the_row_back(demo_server, make_app, monkeyp
         await settle(app, pilot)
         screen = screen_of(app)
         first = screen.inbox[0].id
-        demo_server.faults.add(Fault(method="DELETE", status=503))
+        demo_server.faults.add(Fault(method="DELETE", status=500))
         await pilot.press("d")
         await settle(app, pilot)
         await settle(app, pilot)
@@ -326,3 +326,54 @@ async def test_new_conversations_above_keep_the_cursor_on_its_line(demo_server, 
         assert rows.highlighted.id == highlighted
         assert rows.cursor == 13
         assert rows.cursor - rows.scroll_offset.y == line, "the row stays on its screen line"
+
+
+async def test_a_failed_removal_comes_back_where_it_was(demo_server, make_app, monkeypatch) -> None:
+    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+    app = make_app(demo_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        screen.conversation_list.cursor = 4
+        await pilot.pause()
+        target = screen.inbox[4].id
+        demo_server.faults.add(Fault(method="DELETE", status=403))
+        await pilot.press("d")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert screen.inbox.index_of(target) == 4
+
+
+async def test_a_removal_the_server_asks_to_retry_stays_pending(
+    demo_server, make_app, monkeypatch
+) -> None:
+    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+    app = make_app(demo_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        target = screen.inbox[0].id
+        demo_server.faults.add(Fault(method="DELETE", status=503))
+        await pilot.press("d")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert target not in screen.inbox, "not rolled back: it will be sent again"
+        assert "1 pending" in screen.status_line
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert "pending" not in screen.status_line
+        deletes = [r.path for r in demo_server.requests if r.method == "DELETE"]
+        assert deletes == [f"{LIST}/{target}"] * 2
+
+
+async def test_the_thread_note_goes_once_the_thread_is_refreshed(make_app) -> None:
+    server = FakeMastodon()
+    stranger = server.add_account(username="solo", display_name="Solo")
+    server.post_status(stranger, "@me just one message", mentions=[server.me])
+    app = make_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        thread = screen_of(app).thread_view
+        assert not thread.query(".thread-note")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from dminbox.cache import Cache
@@ -108,9 +110,7 @@ async def test_undo_puts_the_row_back_and_sends_nothing(server) -> None:
     await session.close()
 
 
-@pytest.mark.parametrize(
-    ("status", "kind"), [(404, "gone"), (403, "refused"), (500, "refused"), (429, "refused")]
-)
+@pytest.mark.parametrize(("status", "kind"), [(404, "gone"), (403, "refused"), (500, "refused")])
 async def test_the_server_refusing_for_good_drops_the_action(server, status, kind) -> None:
     session, _ = session_for(server)
     page = await session.fetch_older(None)
@@ -161,3 +161,40 @@ async def test_threads_are_cached_for_reading_offline(server) -> None:
     link.down = True
     assert [s.id for s in session.cached_thread(conversation)] == [s.id for s in thread]
     await session.close()
+
+
+@pytest.mark.parametrize("status", [429, 502, 503])
+async def test_the_server_asking_to_wait_keeps_the_action(server, status) -> None:
+    session, _ = session_for(server)
+    page = await session.fetch_older(None)
+    target = next(c for c in page.conversations if c.unread)
+    server.faults.add(Fault(method="POST", path=r".*/read", status=status, reset_after=60))
+    session.queue("read", target)
+    (result,) = await session.send_queued()
+    assert (result.kind, result.why) == ("kept", "later")
+    (queued,) = session.queued()
+    assert queued.attempts == 1
+    assert not session.cache.conversation(target.id).unread, "still read on screen"
+    if status == 429:
+        assert queued.not_before > session.now() + 30, "waits for the rate limit to lift"
+        assert await session.send_queued() == []
+    else:
+        (again,) = await session.send_queued()
+        assert again.kind == "sent"
+
+
+async def test_undo_is_refused_once_the_removal_is_on_its_way(server) -> None:
+    session, _ = session_for(server)
+    page = await session.fetch_older(None)
+    target = page.conversations[1]
+    hold = asyncio.Event()
+    server.faults.add(Fault(method="DELETE", hold=hold))
+    seq = session.queue("remove", target, delay=0.0)
+    sending = asyncio.create_task(session.send_queued())
+    while not any(r.method == "DELETE" for r in server.requests):
+        await asyncio.sleep(0)
+    assert session.cancel(seq) is None, "too late: the DELETE is under way"
+    hold.set()
+    (result,) = await sending
+    assert result.kind == "sent"
+    assert session.cache.conversation(target.id) is None

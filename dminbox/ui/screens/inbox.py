@@ -35,6 +35,8 @@ NARROW_COLUMNS = 100
 """Below this width the thread replaces the list instead of standing beside it."""
 REFRESH_PAGES = 10
 """At most this many `prev` pages are followed by one refresh."""
+FREEZE_ROWS = 2000
+"""From this many loaded rows on, loaded objects are frozen out of full collections."""
 CACHE_BATCH = 200
 """Conversations read from the cache at a time: the first screen costs the same at any size."""
 
@@ -84,7 +86,7 @@ class InboxScreen(InboxActions):
         self._show_cached()
         self.update_title()
         self.schedule_delayed_actions()
-        if self.inbox.started:
+        if len(self.inbox):
             self.reconcile()
         else:
             self.load_next_page()
@@ -159,9 +161,10 @@ class InboxScreen(InboxActions):
         self.went_online()
         keep = self._highlighted_id()
         first_changed = self.inbox.add_older_page(page, url)
-        # The rows live as long as the app: keep the collector from walking them all
-        # again and again (a full pass over 10,000 rows takes 50 to 200 ms).
-        gc.freeze()
+        if len(self.inbox) >= FREEZE_ROWS:
+            # The rows live as long as the app: keep the collector from walking them
+            # all again and again (a full pass over 10,000 rows takes 50 to 200 ms).
+            gc.freeze()
         self._save_paging()
         self.conversation_list.footer_text = self._end_text()
         self.conversation_list.rows_changed(keep, first_changed=first_changed)
@@ -198,13 +201,15 @@ class InboxScreen(InboxActions):
         inbox = self.inbox
         before = {c.id: (c.last_status.id if c.last_status else None, c.unread) for c in inbox}
         try:
+            read_first_page = False
             for _ in range(REFRESH_PAGES):
                 url = inbox.prev_url
                 page = await self.session.fetch_newer(url)
+                read_first_page = read_first_page or url is None
                 self._merge_newer(page)
                 if not page.conversations or url is None or page.prev_url in (None, url):
                     break
-            if first_page and inbox.prev_url is not None:
+            if first_page and not read_first_page:
                 self._merge_newer(await self.session.fetch_newer(None))
         except ApiError as error:
             self.report(error)

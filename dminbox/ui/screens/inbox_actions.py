@@ -17,7 +17,7 @@ from textual.timer import Timer
 
 from dminbox.errors import ApiError, AuthenticationError, NetworkError
 from dminbox.models import Conversation
-from dminbox.session import ActionResult, InboxSession
+from dminbox.session import ActionResult, CacheWriteError, InboxSession
 from dminbox.text import one_line
 from dminbox.ui.widgets.title_bar import TitleBar
 
@@ -53,6 +53,9 @@ class InboxActions(Screen[None]):
         self._told_token_refused = False
         self._bindings_state: tuple[bool | None, ...] = ()
         self._notice_shown: str | None = None
+        self._told_later = False
+        self._removed_at: dict[str, int] = {}
+        """Where each removed row stood, to put it back there if the server refuses."""
 
     # -- mark read -----------------------------------------------------------
 
@@ -69,7 +72,11 @@ class InboxActions(Screen[None]):
         current = self._current(conversation.id)
         if current is None or not current.unread:
             return
-        self.session.queue("read", current)
+        try:
+            self.session.queue("read", current)
+        except CacheWriteError as error:
+            self.report(error)
+            return
         self.pending_reads.add(current.id)
         self._set_row(current.model_copy(update={"unread": False}))
         self.send_queued()
@@ -78,13 +85,17 @@ class InboxActions(Screen[None]):
 
     def action_remove(self) -> None:
         conversation = self._target()
-        if conversation is None:
+        if conversation is None or conversation.id not in self.inbox:
+            return
+        try:
+            seq = self.session.queue("remove", conversation, delay=UNDO_SECONDS)
+        except CacheWriteError as error:
+            self.report(error)
             return
         removed = self.inbox.remove(conversation.id)
-        if removed is None:
-            return
+        assert removed is not None
         index, row = removed
-        seq = self.session.queue("remove", row, delay=UNDO_SECONDS)
+        self._removed_at[row.id] = index
         self.undo_stack.append((seq, index, row))
         self.set_timer(UNDO_SECONDS + 0.05, self.send_queued)
         self._after_row_gone(row.id)
@@ -97,7 +108,9 @@ class InboxActions(Screen[None]):
         while self.undo_stack:
             seq, index, row = self.undo_stack.pop()
             if self.session.cancel(seq) is None:
-                continue  # already sent
+                self.sync_bindings()
+                self.notify("Too late to undo: the removal was sent.", markup=False, timeout=3)
+                return
             keep = self._highlighted_id()
             index = self.inbox.restore(index, row)
             self.conversation_list.rows_changed(keep)
@@ -142,7 +155,7 @@ class InboxActions(Screen[None]):
         left = len(self.session.queued())
         if not left:
             return None
-        durable = self.session.cache.path is not None
+        durable = self.session.durable
         reason = next((r.message for r in results if r.kind == "kept" and r.message), "")
         if durable:
             return f"dminbox: {left} action(s) not sent yet ({reason}); sent on the next start."
@@ -152,10 +165,22 @@ class InboxActions(Screen[None]):
         action = result.action
         conversation_id = action.conversation_id
         if result.kind == "kept":
-            if not self.offline:
-                self.notify(one_line(f"Not sent yet: {result.message}"), markup=False, timeout=6)
-            self._schedule_retry()
+            if result.why == "token":
+                self._token_refused(result.message or "refused")
+            elif result.why == "network":
+                self._go_offline()
+            else:
+                if not self._told_later:
+                    self._told_later = True
+                    self.notify(
+                        one_line(f"Not sent yet, will retry: {result.message}"),
+                        severity="warning",
+                        markup=False,
+                        timeout=6,
+                    )
+                self._schedule_retry()
             return
+        self._told_later = False
         self.pending_reads.discard(conversation_id)
         self.conversation_list.row_changed(conversation_id)
         if result.kind == "sent":
@@ -173,7 +198,8 @@ class InboxActions(Screen[None]):
                     self._set_row(current.model_copy(update={"unread": True}))
             elif action.snapshot is not None:
                 keep = self._highlighted_id()
-                self.inbox.restore(self.inbox.index_of(conversation_id) or 0, action.snapshot)
+                index = self._removed_at.get(conversation_id, 0)
+                self.inbox.restore(index, action.snapshot)
                 self.conversation_list.rows_changed(keep)
             message = one_line(f"Could not {verb}: {result.message}")
             self.notify(message, severity="error", markup=False, timeout=8)
@@ -207,11 +233,11 @@ class InboxActions(Screen[None]):
         from dminbox.ui.screens.token_refused import TokenRefusedScreen
 
         app = self.app
-        label = getattr(app, "account_label", "") or self.session.client.instance
+        label = getattr(app, "account_label", "") or self.session.instance
 
         def answer(again: bool | None) -> None:
             if again:
-                app.action_login(self.session.client.instance)  # type: ignore[attr-defined]
+                app.action_login(self.session.instance)  # type: ignore[attr-defined]
 
         app.push_screen(TokenRefusedScreen(label, reason), answer)
 
@@ -281,7 +307,7 @@ class InboxActions(Screen[None]):
             # The cache was found damaged (at start, or later) and rebuilt: say so once.
             self._notice_shown = notice
             self.notify(one_line(notice), severity="warning", markup=False, timeout=10)
-        unread = self.inbox.unread_count
+        unread = self.session.unread_count()
         parts = [f"{unread} unread" if unread else "all read"]
         pending = len(self.session.queued())
         if pending:

@@ -53,6 +53,7 @@ class ThreadView(VerticalScroll, can_focus=True):
         self._now = clock or utc_now
         self.conversation: Conversation | None = None
         self._shown_ids: tuple[str, ...] = ()
+        self._shown_note = ""
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("Select a conversation and press enter.", classes="thread-hint")
@@ -61,8 +62,9 @@ class ThreadView(VerticalScroll, can_focus=True):
         """Shows these messages; keeps revealed warnings and the scroll if nothing changed."""
         ids = tuple(status.id for status in statuses)
         same = conversation.id == getattr(self.conversation, "id", None)
-        if same and ids == self._shown_ids and not note:
+        if same and ids == self._shown_ids and note == self._shown_note:
             return
+        self._shown_note = note
         revealed = {m.status.id for m in self.query(MessageView) if m.reveal} if same else set()
         self.conversation = conversation
         self._shown_ids = ids
@@ -83,6 +85,7 @@ class ThreadView(VerticalScroll, can_focus=True):
     def clear(self) -> None:
         self.conversation = None
         self._shown_ids = ()
+        self._shown_note = ""
         self.remove_children()
         self.mount(Static("Select a conversation and press enter.", classes="thread-hint"))
 

@@ -13,7 +13,7 @@ TERM=xterm-256color, XDG folders in a temporary directory per case):
   demo-token --cache-limit 200000`, on a cache built beforehand at
   `cache_path(instance, account id)` with 0, 10,000 and 100,000
   conversations (the demo inbox's rows cloned under new ids, a minute apart),
-  and `last_account_file(instance)` naming the account, so no request is
+  and `remember_account(instance, token, id)` naming the account, so no request is
   needed before the app starts;
 - a bare Textual app (`bare_app.py`: Header, a stock OptionList of 40 rows,
   Footer), the cost of Textual alone.
@@ -64,9 +64,10 @@ from typing import Any
 import bare_app
 from terminal_bytes import COLUMNS, LINES, Terminal, child_env
 
-from dminbox.cache import Cache, PagingState, cache_path, last_account_file
+from dminbox.cache import Cache, PagingState, cache_path
 from dminbox.config import normalise_instance
 from dminbox.fake import FakeMastodon
+from dminbox.session import remember_account
 
 BENCH = Path(__file__).resolve().parent
 SIZES = (0, 10_000, 100_000)
@@ -240,7 +241,7 @@ def build_caches(
                     raise RuntimeError(f"the cache holds {cache.count()} rows, not {size}")
             finally:
                 cache.close()
-            last_account_file(instance).write_text(account_id, encoding="utf-8")
+            remember_account(instance, TOKEN, account_id)
         homes[size] = (env, path)
         previous, built = path, size
     return homes

@@ -344,7 +344,9 @@ def _need_text(row: dict[str, Any], key: str, where: str) -> None:
 
 
 def _is_token(text: str) -> bool:
-    return bool(text) and all(ch.isprintable() and not ch.isspace() for ch in text)
+    return (
+        bool(text) and text.isascii() and all(ch.isprintable() and not ch.isspace() for ch in text)
+    )
 
 
 def _entry(row: dict[str, Any]) -> AccountEntry:

@@ -97,7 +97,8 @@ def cache_path(instance: str, account_id: str) -> Path:
 
 
 def last_account_file(instance: str) -> Path:
-    """Names the account last used on this instance, for an offline start with a bare token."""
+    """Maps token fingerprints to account ids on this instance, for an offline start
+    with a bare --token (see `dminbox.session.known_account`)."""
     return cache_path(instance, "x").parent / "last-account"
 
 
@@ -111,8 +112,10 @@ def delete_account_cache(instance: str, account_id: str) -> bool:
             removed = True
     pointer = last_account_file(instance)
     with contextlib.suppress(OSError):
-        if pointer.read_text(encoding="utf-8").strip() == account_id:
-            pointer.unlink()
+        lines = pointer.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if line.partition(" ")[2].strip() != account_id]
+        if kept != lines:
+            pointer.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     return removed
 
 
@@ -205,8 +208,15 @@ class Cache:
             cache._migrate()
             cache.limit = limit
             return cache
-        _private_folder(path.parent)
         connection: sqlite3.Connection | None = None
+        try:
+            _private_folder(path.parent)
+        except OSError as error:
+            cache = cls(_connect(":memory:"), None, None)
+            cache._migrate()
+            cache.notice = f"Cannot use the cache folder ({error}); running without a cache."
+            cache.limit = limit
+            return cache
         try:
             connection = _connect(str(path))
             cache = cls(connection, path, None)

@@ -24,37 +24,54 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"dminbox: {message} (see dminbox --help)\n")
 
 
-def _account_options() -> argparse.ArgumentParser:
-    """The options every command shares to say which account to use."""
+def _account_options(*, defaults: bool = True) -> argparse.ArgumentParser:
+    """The options every command shares to say which account to use.
+
+    They are accepted before and after the command's name. Only the top-level
+    copy has defaults, so `dminbox --no-cache list` and `dminbox list --no-cache`
+    mean the same: a copy without defaults cannot overwrite what was given first.
+    """
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("account")
     group.add_argument(
-        "--demo", action="store_true", help="use the built-in fake server with a sample inbox"
+        "--demo",
+        action="store_true",
+        default=default(False),
+        help="use the built-in fake server with a sample inbox",
     )
     group.add_argument(
         "--instance",
         metavar="URL",
-        default=os.environ.get("DMINBOX_INSTANCE"),
+        default=default(os.environ.get("DMINBOX_INSTANCE")),
         help="your server, https://host (env DMINBOX_INSTANCE)",
     )
     group.add_argument(
         "--token",
         metavar="TOKEN",
-        default=os.environ.get("DMINBOX_TOKEN"),
+        default=default(os.environ.get("DMINBOX_TOKEN")),
         help="an access token (env DMINBOX_TOKEN); `dminbox login` stores one for you",
     )
     group.add_argument(
         "--account",
         metavar="USER@HOST",
-        default=os.environ.get("DMINBOX_ACCOUNT"),
+        default=default(os.environ.get("DMINBOX_ACCOUNT")),
         help="a logged-in account (default: the last used)",
     )
-    group.add_argument("--no-cache", action="store_true", help="keep nothing on disk for this run")
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        default=default(False),
+        help="keep nothing on disk for this run",
+    )
     group.add_argument(
         "--cache-limit",
         metavar="N",
         type=_positive,
-        default=None,
+        default=default(None),
         help="conversations kept in the cache (default 5000; env DMINBOX_CACHE_LIMIT)",
     )
     return parent
@@ -71,13 +88,13 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    account = _account_options()
     parser = _Parser(
         prog="dminbox",
         description="A keyboard-driven terminal inbox for Mastodon direct messages.",
         epilog="Keys: j/k move, enter opens, m marks read, d removes, u undoes, ? help, q quits.",
-        parents=[account],
+        parents=[_account_options()],
     )
+    account = _account_options(defaults=False)
     parser.add_argument("--version", action="version", version=f"dminbox {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -110,9 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="forget the account without revoking its token (when the server is gone)",
     )
     commands.add_parser("accounts", help="list the logged-in accounts")
-    for sub in (login, logout, cache):
-        sub.error = parser.error  # type: ignore[method-assign]
-    for sub in commands.choices.values():
+    for sub in [*commands.choices.values(), *cache_commands.choices.values()]:
         sub.error = parser.error  # type: ignore[method-assign]
     return parser
 

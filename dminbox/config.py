@@ -105,8 +105,8 @@ def settings_from(instance: str | None, token: str | None) -> Settings:
     if not token or not token.strip():
         raise ConfigError("--instance needs --token TOKEN (or DMINBOX_TOKEN)")
     token = token.strip()
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
-        raise ConfigError("the token holds spaces or control characters; copy it again")
+    if not token.isascii() or any(ch.isspace() or not ch.isprintable() for ch in token):
+        raise ConfigError("the token holds spaces or characters a token never has; copy it again")
     return Settings(instance=normalise_instance(instance), token=token)
 
 

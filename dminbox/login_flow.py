@@ -80,3 +80,26 @@ async def finish(
         with contextlib.suppress(Exception):
             await revoke_token(http, target, app, replaced.token)
     return StoredAccount(acct, target.instance, account.id, grant.access_token, grant.scopes), note
+
+
+class LoginAttempt:
+    """One login from start to end over one HTTP client, for callers that are not
+    the CLI (the app's login screen): they never touch HTTP themselves."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        from dminbox.oauth import http_client
+
+        self._http = http_client(transport)
+        self.started: LoginStarted | None = None
+
+    async def start(self, target: Target) -> LoginStarted:
+        self.started = await prepare(self._http, target)
+        return self.started
+
+    async def finish(self, code: str) -> tuple[StoredAccount, str | None]:
+        if self.started is None:
+            raise RuntimeError("finish() before start()")
+        return await finish(self._http, self.started, code)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

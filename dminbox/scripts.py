@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import Any
 
 from dminbox.cache import Cache, delete_account_cache
 from dminbox.config import Settings
 from dminbox.errors import ApiError
-from dminbox.session import InboxSession, account_cache_path
+from dminbox.session import ActionResult, InboxSession, account_cache_path
 from dminbox.text import one_line, preview
 
 EXIT_FAILED = 1
@@ -50,7 +51,7 @@ def unread_count(settings: Settings, *, offline: bool, transport: Any = None) ->
 
     async def refresh() -> int:
         try:
-            await session.send_queued()
+            _report_refused(await session.send_queued())
             await session.fetch_newer(None)
             return session.cache.unread_count()
         finally:
@@ -99,7 +100,7 @@ async def _fetch(session: InboxSession, *, limit: int) -> list[dict[str, Any]]:
     seen: set[str] = set()
     url: str | None = None
     try:
-        await session.send_queued()
+        _report_refused(await session.send_queued())
         while len(rows) < limit:
             page = await session.fetch_older(url)
             for row in page.raw:
@@ -115,11 +116,29 @@ async def _fetch(session: InboxSession, *, limit: int) -> list[dict[str, Any]]:
 
 
 def _print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(rows, ensure_ascii=False))
-        return
-    for row in rows:
-        print("\t".join(_columns(row)))
+    try:
+        if as_json:
+            # ASCII escapes: control and bidi characters a stranger wrote stay inert.
+            print(json.dumps(rows, ensure_ascii=True))
+            return
+        for row in rows:
+            print("\t".join(_columns(row)))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `dminbox list | head`: the reader has what it wanted.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _report_refused(results: list[ActionResult]) -> None:
+    """Actions from the app that the server refused while a script sent them: say so."""
+    for result in results:
+        if result.kind == "refused":
+            verb = "mark read" if result.action.action == "read" else "remove"
+            print(
+                f"dminbox: the server refused to {verb} conversation "
+                f"{result.action.conversation_id}: {one_line(result.message or '')}",
+                file=sys.stderr,
+            )
 
 
 def _columns(row: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ order. It knows nothing of widgets.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sqlite3
@@ -303,32 +304,54 @@ def account_cache_path(
     """
     if settings.demo or not settings.use_cache:
         return None
-    account_id = settings.account_id or _last_account(settings.instance)
+    account_id = settings.account_id or known_account(settings.instance, settings.token)
     if account_id is None and ask_server:
         account_id = _verify(settings, transport)
     if account_id is None:
         return None
-    _remember_account(settings.instance, account_id)
+    remember_account(settings.instance, settings.token, account_id)
     return cache_path(settings.instance, account_id)
 
 
-def _last_account(instance: str) -> str | None:
+def token_fingerprint(token: str) -> str:
+    """Tells tokens apart without keeping them: a one-way hash, never the token."""
+    return hashlib.sha256(("dminbox:" + token).encode("utf-8")).hexdigest()[:32]
+
+
+def known_account(instance: str, token: str) -> str | None:
+    """The account a token was last seen to belong to on this instance, if any.
+
+    Keyed by the token's fingerprint, so another token for the same host never
+    opens this account's cache (nor sends its queued actions).
+    """
     try:
-        text = last_account_file(instance).read_text(encoding="utf-8").strip()
+        lines = last_account_file(instance).read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
-    return text or None
+    wanted = token_fingerprint(token)
+    for line in lines:
+        fingerprint, _, account_id = line.partition(" ")
+        if fingerprint == wanted and account_id.strip():
+            return account_id.strip()
+    return None
 
 
-def _remember_account(instance: str, account_id: str) -> None:
+def remember_account(instance: str, token: str, account_id: str) -> None:
+    """Notes whose token this is, for an offline start next time (file 0600)."""
     path = last_account_file(instance)
+    wanted = token_fingerprint(token)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if _last_account(instance) == account_id:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            lines = []
+        if f"{wanted} {account_id}" in lines:
             return
+        kept = [line for line in lines if not line.startswith(wanted + " ") and " " in line]
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(account_id)
+            file.write("\n".join([*kept[-15:], f"{wanted} {account_id}"]) + "\n")
     except OSError as error:
         log.warning("cannot remember the account: %s", error)
 

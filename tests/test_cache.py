@@ -1131,3 +1131,18 @@ def test_state_values_round_trip() -> None:
     cache.set(last_open=None)
     assert cache.get("last_open") is None
     assert cache.get("other") == "x"
+
+
+def test_after_a_prune_paging_resumes_at_the_first_dropped_page(path: Path) -> None:
+    """What the app read after a prune must not move the resume point past rows the
+    cache no longer holds."""
+    cache = Cache.open(path, limit=50)
+    for page in range(4):
+        rows = [_row(f"{page}-{i}", EPOCH - timedelta(minutes=page * 40 + i)) for i in range(40)]
+        cache.put_conversations(rows, page_url=None if page == 0 else f"https://x/p{page}")
+    cache.prune()
+    assert cache.count() == 50
+    cache.set_paging(PagingState(next_url="https://x/p9", reached_end=True, started=True))
+    state = cache.paging()
+    assert state.next_url == "https://x/p1", "rows 10.. of page 1 were dropped"
+    assert not state.reached_end

@@ -18,7 +18,7 @@ import yaml
 from dminbox.fake import FakeMastodon, Fault, serve
 from dminbox.models import Account, Context, Conversation, Status
 
-FIXTURES = Path("/work/shared/fixtures/mastodon")
+FIXTURES = Path(__file__).parent / "fixtures" / "mastodon"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ULID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 AUTH = {"Authorization": "Bearer demo-token"}

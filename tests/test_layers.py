@@ -19,6 +19,9 @@ CORE = [
     "dminbox.session",
     "dminbox.scripts",
     "dminbox.accounts",
+    "dminbox.oauth",
+    "dminbox.login_flow",
+    "dminbox.account_commands",
 ]
 
 
@@ -45,3 +48,13 @@ def test_importing_the_package_creates_no_files(tmp_path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_ui_never_speaks_http_or_sql() -> None:
+    from pathlib import Path
+
+    ui = Path(__file__).parent.parent / "dminbox" / "ui"
+    for path in ui.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for word in ("import httpx", "import sqlite3", "from httpx", "from sqlite3"):
+            assert word not in text, f"{path.name} has {word!r}"

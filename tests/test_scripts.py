@@ -130,3 +130,48 @@ def test_unread_count_offline_is_quick(fake_port) -> None:
     elapsed = time.perf_counter() - started
     assert result.returncode == 0
     assert elapsed < 3.0, elapsed
+
+
+def test_account_options_mean_the_same_before_and_after_the_command(fake_port) -> None:
+    assert dminbox("--no-cache", "list", port=fake_port).returncode == 0
+    assert not list(Path(os.environ["XDG_CACHE_HOME"]).rglob("*.sqlite3*"))
+    demo = dminbox("--demo", "list", "--limit", "3")
+    assert demo.returncode == 0, demo.stderr
+    assert len(demo.stdout.splitlines()) == 3
+
+
+def test_another_token_on_the_same_host_never_opens_this_cache(fake_port) -> None:
+    assert dminbox("list", port=fake_port).returncode == 0
+    env = {"DMINBOX_INSTANCE": f"http://127.0.0.1:{fake_port}", "DMINBOX_TOKEN": "other-token"}
+    result = subprocess.run(
+        [sys.executable, "-m", "dminbox", "unread-count", "--offline"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert result.stdout.strip() == "0", "the cache of demo-token's account stays closed"
+
+
+def test_a_token_with_non_ascii_characters_is_refused() -> None:
+    result = dminbox("list", "--instance", "https://a.example", "--token", "tökén")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_list_into_a_closed_pipe_is_quiet(fake_port) -> None:
+    env = {
+        **os.environ,
+        "DMINBOX_INSTANCE": f"http://127.0.0.1:{fake_port}",
+        "DMINBOX_TOKEN": "demo-token",
+    }
+    result = subprocess.run(
+        f"{sys.executable} -m dminbox list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert len(result.stdout.splitlines()) == 1
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import httpx
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,11 +13,10 @@ from textual.screen import ModalScreen
 from textual.style import Style
 from textual.widgets import Input, Static
 
-from dminbox import login_flow
 from dminbox.accounts import StoredAccount
 from dminbox.config import ConfigError
-from dminbox.login_flow import LoginStarted
-from dminbox.oauth import LoginError, http_client, parse_instance
+from dminbox.login_flow import LoginAttempt
+from dminbox.oauth import LoginError, parse_instance
 from dminbox.text import clean, one_line
 
 
@@ -30,14 +28,10 @@ class LoginScreen(ModalScreen[StoredAccount | None]):
         Binding("ctrl+y", "copy_url", "Copy address", tooltip="Copy the address (OSC 52)"),
     ]
 
-    def __init__(
-        self, instance: str = "", *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, instance: str = "", *, transport: object = None) -> None:
         super().__init__()
         self._instance = instance
-        self._transport = transport
-        self._http: httpx.AsyncClient | None = None
-        self._started: LoginStarted | None = None
+        self._attempt = LoginAttempt(transport)  # type: ignore[arg-type]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box"):
@@ -50,12 +44,10 @@ class LoginScreen(ModalScreen[StoredAccount | None]):
             yield Static(Content("Esc cancels · ctrl+y copies the address"), classes="hint")
 
     def on_mount(self) -> None:
-        self._http = http_client(self._transport)
         self.query_one("#instance", Input).focus()
 
     async def on_unmount(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+        await self._attempt.aclose()
 
     def _say(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#login-status", Static)
@@ -74,13 +66,12 @@ class LoginScreen(ModalScreen[StoredAccount | None]):
 
     @work(exclusive=True, group="login", exit_on_error=False)
     async def _prepare(self, target) -> None:  # type: ignore[no-untyped-def]
-        assert self._http is not None
         try:
-            self._started = await login_flow.prepare(self._http, target)
+            started = await self._attempt.start(target)
         except (LoginError, ConfigError) as error:
             self._say(str(error), error=True)
             return
-        url = clean(self._started.url)
+        url = clean(started.url)
         self.query_one("#login-url", Static).update(
             Content.assemble(
                 f"Open this address in a browser on any device, log in to {target.host} "
@@ -96,23 +87,22 @@ class LoginScreen(ModalScreen[StoredAccount | None]):
 
     def action_copy_url(self) -> None:
         """Copies the address through the terminal (OSC 52), which works over ssh too."""
-        if self._started is None:
+        if self._attempt.started is None:
             return
-        self.app.copy_to_clipboard(clean(self._started.url))
+        self.app.copy_to_clipboard(clean(self._attempt.started.url))
         self._say("Address copied to the clipboard (if your terminal allows it).")
 
     @on(Input.Submitted, "#code")
     def _code_given(self, event: Input.Submitted) -> None:
-        if not event.value.strip() or self._started is None:
+        if not event.value.strip() or self._attempt.started is None:
             return
         self._say("Checking the code…")
         self._finish(event.value)
 
     @work(exclusive=True, group="login", exit_on_error=False)
     async def _finish(self, code: str) -> None:
-        assert self._http is not None and self._started is not None
         try:
-            stored, _note = await login_flow.finish(self._http, self._started, code)
+            stored, _note = await self._attempt.finish(code)
         except (LoginError, ConfigError) as error:
             self._say(str(error), error=True)
             return

@@ -167,3 +167,31 @@ async def test_cancelling_the_first_login_exits_2() -> None:
         await pilot.press("escape")
         await pilot.pause()
     assert app.return_code == 2
+
+
+async def test_switching_account_from_the_accounts_screen() -> None:
+    server = FakeMastodon.demo(now=NOW)
+    alice = server.add_account(username="zoe", display_name="Zoe")
+    server.add_token("alice-token", {"read", "write"}, owner=alice)
+    other = server.add_account(username="yann", display_name="Yann")
+    server.post_status(other, "@zoe hello Zoe", mentions=[alice])
+    accounts.save_account(f"zoe@{HOST}", server.base_url, alice["id"], "alice-token")
+    accounts.save_account(f"me@{HOST}", server.base_url, server.me["id"], server.token)
+    app = DmInboxApp(
+        make_session(server), label=f"me@{HOST}", clock=fixed_clock, opener=opener_for(server)
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert len(app.screen.inbox) >= 40
+        await pilot.press("a")
+        await pilot.pause()
+        options = app.screen.query_one("#accounts")
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        options.highlighted = ids.index(f"zoe@{HOST}")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, InboxScreen)
+        assert app.account_label == f"zoe@{HOST}"
+        assert [c.accounts[0].acct for c in app.screen.inbox] == ["yann"]
+        assert accounts.resolve_account(None).acct == f"zoe@{HOST}", "now the default"

@@ -100,16 +100,22 @@ class DmInboxApp(App[int]):
         self.push_screen(LoginScreen(instance, transport=transport), done)
 
     def switch_to_acct(self, acct: str) -> None:
+        self.run_worker(self._resolve_and_switch(acct), group="switch", exclusive=True)
+
+    async def _resolve_and_switch(self, acct: str) -> None:
+        """A token_command may take its time (a password manager): not on the UI's loop."""
+        import asyncio
+
         from dminbox.accounts import resolve_account
         from dminbox.config import ConfigError
 
         try:
-            stored = resolve_account(acct)
+            stored = await asyncio.to_thread(resolve_account, acct)
         except ConfigError as error:
             self.notify(one_line(str(error)), severity="error", markup=False)
             return
         if stored is not None:
-            self.switch_account(stored)
+            await self._switch(stored)
 
     def switch_account(self, stored: StoredAccount) -> None:
         """Replaces the inbox with another account's, sending what the old one queued."""

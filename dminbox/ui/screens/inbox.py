@@ -33,7 +33,7 @@ from dminbox.ui.widgets.title_bar import TitleBar
 
 NARROW_COLUMNS = 100
 """Below this width the thread replaces the list instead of standing beside it."""
-REFRESH_PAGES = 10
+REFRESH_PAGES = 25
 """At most this many `prev` pages are followed by one refresh."""
 FREEZE_ROWS = 2000
 """From this many loaded rows on, loaded objects are frozen out of full collections."""

@@ -156,7 +156,9 @@ class ConversationList(ScrollView, can_focus=True):
     def watch_cursor(self, old: int, new: int) -> None:
         self._refresh_row(old)
         self._refresh_row(new)
-        self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
+        # On the last row, the line below it (loading, or the end) comes into view too.
+        height = 2 if new == len(self.inbox) - 1 else 1
+        self.scroll_to_region(Region(0, new, 1, height), animate=False, immediate=True)
         self._check_near_end()
 
     def watch_scroll_y(self, old: float, new: float) -> None:

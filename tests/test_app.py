@@ -377,3 +377,28 @@ async def test_the_thread_note_goes_once_the_thread_is_refreshed(make_app) -> No
         await settle(app, pilot)
         thread = screen_of(app).thread_view
         assert not thread.query(".thread-note")
+
+
+async def test_a_new_message_in_the_open_thread_shows_after_a_refresh(
+    demo_server, make_app
+) -> None:
+    app = make_app(demo_server)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        conversation = screen.inbox[0]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        other = conversation.accounts[0]
+        author = demo_server.account(other.id)
+        demo_server.post_status(
+            author,
+            "@me one more thing",
+            mentions=[demo_server.me],
+            in_reply_to_id=conversation.last_status.id,
+        )
+        await pilot.press("r")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        texts = [m.status.content for m in screen.thread_view.query(MessageView)]
+        assert "one more thing" in texts[-1]

@@ -236,6 +236,18 @@ class InboxScreen(InboxActions):
             self.conversation_list.rows_changed(keep)
             self.conversation_list.footer_text = self._end_text()
             self.update_title()
+            self._refresh_open_thread(page.conversations)
+
+    def _refresh_open_thread(self, conversations: list[Conversation]) -> None:
+        """A new message in the conversation being read shows without reopening it."""
+        shown = self.thread_view.conversation
+        if shown is None:
+            return
+        for conversation in conversations:
+            if conversation.id == shown.id and conversation.last_status != shown.last_status:
+                self.thread_view.conversation = conversation
+                self.load_thread(conversation)
+                return
 
     # -- the thread --------------------------------------------------------
 

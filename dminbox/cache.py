@@ -592,6 +592,17 @@ class Cache:
         return [a for a in map(self._action, rows) if a is not None]
 
     @_recovering
+    def is_queued(self, seq: int) -> bool:
+        return self._db.execute("SELECT 1 FROM outbox WHERE seq = ?", (seq,)).fetchone() is not None
+
+    @_recovering
+    def page_read(self, url: str | None) -> None:
+        """The page paging was to resume at was read again: the frontier is free to move."""
+        resume = self.get("resume_url")
+        if resume is not None and resume == (url or _FROM_FIRST_PAGE):
+            self.set(resume_url=None)
+
+    @_recovering
     def done(self, seq: int) -> None:
         """The server confirmed the action: off the queue (a removed row goes for good)."""
         with self._write() as db:

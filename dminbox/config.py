@@ -119,7 +119,7 @@ def settings_from_args(args: object) -> Settings:
     if getattr(args, "demo", False):
         return Settings(instance=DEMO_INSTANCE, token="demo-token", demo=True, **cache)
     instance, token = getattr(args, "instance", None), getattr(args, "token", None)
-    if instance or token:
+    if (instance or token) and not getattr(args, "account", None):
         return settings_from(instance, token).model_copy(update=cache)
     from dminbox.accounts import resolve_account
 

@@ -115,11 +115,29 @@ class Inbox:
         less when a row seen before was taken from higher up.
         """
         fresh = _unique_last(conversations)
-        first_changed = self._drop({c.id for c in fresh} & self._ids)
+        # A row seen again with the same last status did not move (a page read
+        # twice, across runs): it is updated where it stands. One whose last status
+        # changed moved down (its newest message was deleted) and goes to the end.
+        moved: set[str] = set()
+        first_changed: int | None = None
+        for conversation in fresh:
+            index = self.index_of(conversation.id) if conversation.id in self._ids else None
+            if index is None:
+                continue
+            if _same_last_status(self._rows[index], conversation):
+                self._unread += int(conversation.unread) - int(self._rows[index].unread)
+                self._rows[index] = conversation
+                first_changed = index if first_changed is None else min(first_changed, index)
+            else:
+                moved.add(conversation.id)
+        dropped = self._drop(moved)
+        if dropped is not None:
+            first_changed = dropped if first_changed is None else min(first_changed, dropped)
+        appended = [c for c in fresh if c.id not in self._ids]
         if first_changed is None:
             first_changed = len(self._rows)
-        self._rows.extend(fresh)
-        self._track(fresh)
+        self._rows.extend(appended)
+        self._track(appended)
         return first_changed
 
     def add_newer(self, conversations: Iterable[Conversation]) -> None:
@@ -176,6 +194,12 @@ class Inbox:
         for row in rows:
             self._ids.add(row.id)
             self._unread += int(row.unread)
+
+
+def _same_last_status(a: Conversation, b: Conversation) -> bool:
+    return (a.last_status.id if a.last_status else None) == (
+        b.last_status.id if b.last_status else None
+    )
 
 
 def _unique_last(conversations: Iterable[Conversation]) -> list[Conversation]:

@@ -8,6 +8,7 @@ order. It knows nothing of widgets.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -35,7 +36,7 @@ __all__ = ["ActionResult", "InboxSession", "open_session"]
 
 log = logging.getLogger(__name__)
 
-TEMPORARY = {502, 503, 504}
+TEMPORARY = {502, 503, 504, 520, 521, 522, 523, 524}
 """Server answers that mean "try again later" (a proxy, maintenance), not "no"."""
 
 
@@ -74,6 +75,9 @@ class InboxSession:
         self.client = client
         self.cache = cache
         self._in_flight: set[int] = set()
+        self._removed: set[str] = set()
+        """Removals the server confirmed this run: a page that left the server before
+        the confirmation must not bring the row back."""
         self._clock = clock
         self.online = True
         """False after a request failed for a network reason, until one succeeds."""
@@ -142,7 +146,9 @@ class InboxSession:
     async def fetch_older(self, url: str | None) -> Page:
         """A page by its `next` URL (None: the first page), stored and returned."""
         page = await self._call(self.client.conversations(url))
-        return self._store(page, page_url=url)
+        stored = self._store(page, page_url=url)
+        self.cache.page_read(url)
+        return stored
 
     async def fetch_newer(self, url: str | None) -> Page:
         """A page by its `prev` URL (None: the first page again), stored and returned."""
@@ -164,7 +170,7 @@ class InboxSession:
     def _store(self, page: Page, *, page_url: str | None) -> Page:
         """Stores a page, minding the queue: a queued removal hides its row, a read stays read."""
         queued = self.cache.queued()
-        removing = {a.conversation_id for a in queued if a.action == "remove"}
+        removing = {a.conversation_id for a in queued if a.action == "remove"} | self._removed
         reading = {a.conversation_id for a in queued if a.action == "read"}
         keep: list[Conversation] = []
         raw: list[dict[str, Any]] = []
@@ -208,9 +214,6 @@ class InboxSession:
         its way to the server; None when it is too late."""
         if seq in self._in_flight:
             return None
-        action = next((a for a in self.cache.queued() if a.seq == seq), None)
-        if action is None or action.not_before <= self._clock():
-            return None
         return self.cache.cancel(seq)
 
     async def send_queued(self, *, everything: bool = False) -> list[ActionResult]:
@@ -223,6 +226,8 @@ class InboxSession:
         for action in self.cache.queued():
             if not everything and action.not_before > now:
                 continue
+            if not self.cache.is_queued(action.seq):
+                continue  # undone while an earlier action was being sent
             self._in_flight.add(action.seq)
             try:
                 result = await self._send(action)
@@ -245,6 +250,7 @@ class InboxSession:
         except NotFoundError:
             self.cache.done(action.seq)
             self.cache.delete_conversation(action.conversation_id)
+            self._removed.add(action.conversation_id)
             return ActionResult(action, "gone", "That conversation is already gone.")
         except NetworkError as error:
             self.cache.failed(action.seq, str(error))
@@ -269,6 +275,8 @@ class InboxSession:
             self._undo_locally(action)
             return ActionResult(action, "refused", str(error))
         self.cache.done(action.seq)
+        if action.action == "remove":
+            self._removed.add(action.conversation_id)
         return ActionResult(action, "sent")
 
     def _undo_locally(self, action: QueuedAction) -> None:
@@ -383,7 +391,8 @@ class SessionOpener:
     def open(self, stored: Any) -> InboxSession:
         from dminbox.accounts import mark_used
 
-        mark_used(stored.acct)
+        with contextlib.suppress(OSError):
+            mark_used(stored.acct)
         settings = self.settings.model_copy(
             update={
                 "instance": stored.instance,
@@ -393,4 +402,9 @@ class SessionOpener:
                 "demo": False,
             }
         )
-        return open_session(settings, transport=self.transport)
+        try:
+            return open_session(settings, transport=self.transport)
+        except (OSError, sqlite3.Error) as error:
+            from dminbox.config import ConfigError
+
+            raise ConfigError(f"cannot open its cache ({error})") from error

@@ -402,3 +402,25 @@ async def test_a_new_message_in_the_open_thread_shows_after_a_refresh(
         await settle(app, pilot)
         texts = [m.status.content for m in screen.thread_view.query(MessageView)]
         assert "one more thing" in texts[-1]
+
+
+async def test_an_action_the_server_asks_to_retry_is_retried_by_itself(
+    demo_server, make_app, monkeypatch
+) -> None:
+    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+    monkeypatch.setattr(inbox_screen, "RETRY_DELAYS", (0.05,) * 6)
+    app = make_app(demo_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        target = screen.inbox[0].id
+        demo_server.faults.add(Fault(method="DELETE", status=503))
+        await pilot.press("d")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            await app.workers.wait_for_complete()
+            if "pending" not in screen.status_line:
+                break
+        assert "pending" not in screen.status_line
+        deletes = [r.path for r in demo_server.requests if r.method == "DELETE"]
+        assert deletes == [f"{LIST}/{target}"] * 2

@@ -1146,3 +1146,15 @@ def test_after_a_prune_paging_resumes_at_the_first_dropped_page(path: Path) -> N
     state = cache.paging()
     assert state.next_url == "https://x/p1", "rows 10.. of page 1 were dropped"
     assert not state.reached_end
+
+
+def test_once_the_resume_page_is_read_again_the_frontier_moves_on(path: Path) -> None:
+    cache = Cache.open(path, limit=50)
+    for page in range(4):
+        rows = [_row(f"{page}-{i}", EPOCH - timedelta(minutes=page * 40 + i)) for i in range(40)]
+        cache.put_conversations(rows, page_url=None if page == 0 else f"https://x/p{page}")
+    cache.prune()
+    cache.page_read("https://x/p1")
+    cache.set_paging(PagingState(next_url=None, reached_end=True, started=True))
+    state = cache.paging()
+    assert state.reached_end and state.next_url is None, "the end can be reached again"

@@ -156,3 +156,13 @@ def test_add_older_says_which_row_changed_first() -> None:
     assert inbox.add_older([conversation("c", 7)]) == 2, "a plain append changes only the end"
     assert inbox.add_older([conversation("b", 6), conversation("d", 5)]) == 1, "b moved down"
     assert [c.id for c in inbox] == ["a", "c", "b", "d"]
+
+
+def test_a_page_read_again_leaves_unchanged_rows_in_place() -> None:
+    """Across runs the same page may be read twice; rows that did not move stay put."""
+    inbox = Inbox()
+    inbox.add_older([conversation(c, 100 - i) for i, c in enumerate("abcdef")])
+    first_changed = inbox.add_older([conversation("b", 99, unread=True), conversation("g", 1)])
+    assert [c.id for c in inbox] == list("abcdefg")
+    assert inbox[1].unread and inbox.unread_count == 1
+    assert first_changed == 1

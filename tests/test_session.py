@@ -198,3 +198,30 @@ async def test_undo_is_refused_once_the_removal_is_on_its_way(server) -> None:
     (result,) = await sending
     assert result.kind == "sent"
     assert session.cache.conversation(target.id) is None
+
+
+async def test_a_page_that_left_before_a_removal_cannot_bring_the_row_back(server) -> None:
+    session, _ = session_for(server)
+    page = await session.fetch_older(None)
+    target = page.conversations[0]
+    late = await session.client.conversations(None)  # answered before the removal
+    session.queue("remove", target)
+    (result,) = await session.send_queued()
+    assert result.kind == "sent"
+    stored = session._store(late, page_url=None)
+    assert target.id not in [c.id for c in stored.conversations]
+    assert session.cache.conversation(target.id) is None
+    await session.close()
+
+
+async def test_a_removal_kept_offline_can_still_be_undone(server) -> None:
+    session, link = session_for(server)
+    page = await session.fetch_older(None)
+    target = page.conversations[2]
+    seq = session.queue("remove", target, delay=0.0)
+    link.down = True
+    (result,) = await session.send_queued()
+    assert result.kind == "kept"
+    assert session.cancel(seq) is not None, "nothing was sent: undo still works"
+    assert session.cache.conversation(target.id) == target
+    await session.close()

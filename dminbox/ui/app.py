@@ -100,7 +100,9 @@ class DmInboxApp(App[int]):
         self.push_screen(LoginScreen(instance, transport=transport), done)
 
     def switch_to_acct(self, acct: str) -> None:
-        self.run_worker(self._resolve_and_switch(acct), group="switch", exclusive=True)
+        self.run_worker(
+            self._resolve_and_switch(acct), group="switch", exclusive=True, exit_on_error=False
+        )
 
     async def _resolve_and_switch(self, acct: str) -> None:
         """A token_command may take its time (a password manager): not on the UI's loop."""
@@ -119,14 +121,31 @@ class DmInboxApp(App[int]):
 
     def switch_account(self, stored: StoredAccount) -> None:
         """Replaces the inbox with another account's, sending what the old one queued."""
-        self.run_worker(self._switch(stored), group="switch", exclusive=True)
+        self.run_worker(self._switch(stored), group="switch", exclusive=True, exit_on_error=False)
 
     async def _switch(self, stored: StoredAccount) -> None:
+        from dminbox.config import ConfigError
+        from dminbox.ui.screens.switching import SwitchingScreen
+
         opener = self.opener or SessionOpener(_default_settings())
+        # Keys wait while the old inbox sends what it queued: nothing slips in between.
+        await self.push_screen(SwitchingScreen(stored.acct))
         if self.inbox_screen is not None:
-            await self.inbox_screen.flush()
+            unsent = await self.inbox_screen.flush()
+            if unsent:
+                self.notify(one_line(unsent), severity="warning", markup=False, timeout=10)
         old = self.session
-        self.session = opener.open(stored)
+        try:
+            new_session = opener.open(stored)
+        except ConfigError as error:
+            self.pop_screen()
+            self.notify(
+                f"Cannot open {one_line(stored.acct)}: {one_line(str(error))}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.session = new_session
         first = self.inbox_screen is None
         self.inbox_screen = InboxScreen(self.session, clock=self._clock)
         self._set_label(stored.acct)

@@ -54,6 +54,9 @@ class InboxActions(Screen[None]):
         self._bindings_state: tuple[bool | None, ...] = ()
         self._notice_shown: str | None = None
         self._told_later = False
+        self._queue_retries = 0
+        self._queue_timer: Timer | None = None
+        self._queue_retries = 0
         self._removed_at: dict[str, int] = {}
         """Where each removed row stood, to put it back there if the server refuses."""
 
@@ -109,7 +112,11 @@ class InboxActions(Screen[None]):
             seq, index, row = self.undo_stack.pop()
             if self.session.cancel(seq) is None:
                 self.sync_bindings()
-                self.notify("Too late to undo: the removal was sent.", markup=False, timeout=3)
+                self.notify(
+                    "Too late to undo: the removal is being sent or was sent.",
+                    markup=False,
+                    timeout=3,
+                )
                 return
             keep = self._highlighted_id()
             index = self.inbox.restore(index, row)
@@ -145,7 +152,22 @@ class InboxActions(Screen[None]):
         self.undo_stack = [entry for entry in self.undo_stack if entry[0] not in sent]
         self.sync_bindings()
         self.update_title()
+        self._arm_queue_timer()
         return results
+
+    def _arm_queue_timer(self) -> None:
+        """While actions wait (a rate limit, a server asking for patience), one timer
+        brings them back: at their due time, and not sooner than the backoff allows."""
+        if self._queue_timer is not None:
+            self._queue_timer.stop()
+            self._queue_timer = None
+        waiting = [a for a in self.session.queued() if a.attempts > 0]
+        if not waiting or self.offline:
+            return
+        delay = RETRY_DELAYS[min(self._queue_retries, len(RETRY_DELAYS) - 1)]
+        due = min(a.not_before for a in waiting) - self.session.now()
+        self._queue_retries += 1
+        self._queue_timer = self.set_timer(max(delay, due + 0.05), self.send_queued)
 
     async def flush(self) -> str | None:
         """Before quitting: sends everything, undo window or not; says what could not go."""
@@ -181,6 +203,7 @@ class InboxActions(Screen[None]):
                 self._schedule_retry()
             return
         self._told_later = False
+        self._queue_retries = 0
         self.pending_reads.discard(conversation_id)
         self.conversation_list.row_changed(conversation_id)
         if result.kind == "sent":
@@ -307,7 +330,8 @@ class InboxActions(Screen[None]):
             # The cache was found damaged (at start, or later) and rebuilt: say so once.
             self._notice_shown = notice
             self.notify(one_line(notice), severity="warning", markup=False, timeout=10)
-        unread = self.session.unread_count()
+        # The cache may hold fewer rows than are loaded (it is pruned): take the larger.
+        unread = max(self.inbox.unread_count, self.session.unread_count())
         parts = [f"{unread} unread" if unread else "all read"]
         pending = len(self.session.queued())
         if pending:

@@ -412,9 +412,9 @@ def _editing() -> Iterator[dict[str, Any]]:
 
 
 def _private_folder(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(folder, 0o700)
-    return folder
+    from dminbox.paths import private_dir
+
+    return private_dir(folder)
 
 
 @contextlib.contextmanager

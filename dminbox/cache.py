@@ -771,11 +771,13 @@ def _use_wal(db: sqlite3.Connection) -> None:
 
 
 def _private_folder(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for folder in (path, path.parent):
-        with contextlib.suppress(OSError):
-            if folder.name:
-                os.chmod(folder, 0o700)
+    """The account's folder and the cache root above it, both 0700."""
+    from dminbox.paths import private_dir
+
+    private_dir(path)
+    with contextlib.suppress(OSError):
+        if path.parent.name:
+            os.chmod(path.parent, 0o700)
 
 
 def _private_files(path: Path) -> None:

@@ -13,7 +13,8 @@ import platformdirs
 APP_NAME = "dminbox"
 
 
-def _private_dir(path: Path) -> Path:
+def private_dir(path: Path) -> Path:
+    """Makes `path` (and missing parents) and leaves it 0700: DMs and tokens live there."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
@@ -33,4 +34,4 @@ def state_dir() -> Path:
 
 def log_file() -> Path:
     """The log, for tracebacks that must never reach the screen (made private on first use)."""
-    return _private_dir(state_dir()) / "dminbox.log"
+    return private_dir(state_dir()) / "dminbox.log"

@@ -169,20 +169,23 @@ async def check_registration(http: httpx.AsyncClient, target: Target, app: AppRe
     an unknown client is `invalid_client`, a known one `invalid_grant`.
     (Mastodon before 4.3 deleted apps that had no token left.)
     """
-    response = await _send(
-        http,
-        "POST",
-        target,
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": CHECK_CODE,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": OOB,
-        },
-    )
+    response = await _trade_code(http, target, app, CHECK_CODE)
     return _oauth_error(response) != "invalid_client"
+
+
+async def _trade_code(
+    http: httpx.AsyncClient, target: Target, app: AppRegistration, code: str, **extra: str
+) -> httpx.Response:
+    """POST /oauth/token with an authorization code (the one request both steps make)."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": OOB,
+        **extra,
+    }
+    return await _send(http, "POST", target, "/oauth/token", data=data)
 
 
 def authorize_url(target: Target, app: AppRegistration, *, force_login: bool = False) -> str:
@@ -214,20 +217,7 @@ async def exchange_code(
             "that does not look like the code (it holds spaces or control characters): "
             "run dminbox login again"
         )
-    response = await _send(
-        http,
-        "POST",
-        target,
-        "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": OOB,
-            "scope": app.scopes,
-        },
-    )
+    response = await _trade_code(http, target, app, code, scope=app.scopes)
     if response.status_code == 200:
         body = _json_object(response, target)
         token = body.get("access_token")

@@ -432,7 +432,7 @@ class Cache:
         found: list[Conversation] = []
         for row in rows:
             with contextlib.suppress(ValueError):
-                found.append(Conversation.model_validate(self._raw(row)))
+                found.append(Conversation.from_stored(self._raw(row)))
         return found
 
     @_recovering
@@ -482,7 +482,7 @@ class Cache:
         statuses: list[Status] = []
         for (raw,) in rows:
             with contextlib.suppress(ValueError):
-                statuses.append(Status.model_validate_json(raw))
+                statuses.append(Status.from_stored(json.loads(raw)))
         return statuses
 
     # -- state -----------------------------------------------------------------
@@ -584,7 +584,7 @@ class Cache:
         ).rowcount
         if not found and action.snapshot is not None:
             # Pruned meanwhile: the snapshot is all that is left of it.
-            self._put_conversation(db, action.snapshot.model_dump(mode="json"), None)
+            self._put_conversation(db, action.snapshot.model_dump(), None)
 
     @_recovering
     def queued(self) -> list[QueuedAction]:
@@ -634,7 +634,7 @@ class Cache:
         parsed = None
         if snapshot:
             with contextlib.suppress(ValueError):
-                parsed = Conversation.model_validate_json(snapshot)
+                parsed = Conversation.from_stored(json.loads(snapshot))
         return QueuedAction(seq, action, conversation_id, not_before, attempts, last_error, parsed)
 
     # -- size ------------------------------------------------------------------

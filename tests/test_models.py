@@ -87,3 +87,36 @@ def test_stream_events_hold_conversations() -> None:
     assert events
     for event in events:
         Conversation.model_validate_json(event)
+
+
+def test_stored_rows_build_the_same_entities_as_validation() -> None:
+    pages = list(_json_bodies("test_conversations.yaml", "/api/v1/conversations"))
+    rows = [row for page in pages for row in page]
+    assert rows
+    for row in rows:
+        validated = Conversation.model_validate(row)
+        assert Conversation.from_stored(row) == validated
+        assert Conversation.from_stored(validated.model_dump()) == validated
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"id": "1", "last_status": {"id": "2"}},
+        {"id": "1", "accounts": [7]},
+        {"unread": True},
+        {"id": "1", "last_status": {"id": "2", "created_at": "soon", "account": {"id": "3"}}},
+    ],
+)
+def test_a_stored_row_that_no_longer_fits_is_a_value_error(row: dict) -> None:
+    with pytest.raises(ValueError):
+        Conversation.from_stored(row)
+
+
+def test_the_models_import_without_pydantic() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, dminbox.models; print('pydantic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

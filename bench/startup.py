@@ -1,12 +1,23 @@
-"""Start-up cost against cache size: time to first paint and peak memory, dminbox and bare Textual.
+"""Start-up cost: first paint, peak memory, `unread-count --offline` and cold-start requests.
 
     .venv/bin/python bench/startup.py [--runs 5] [--sizes 0,10000,100000]
 
-The claim: the first screen costs the same with 100 or 100,000 cached
+Every figure is printed next to a baseline measured in the same run, and
+judged against the start-up claims of issue #7:
+
+- first paint from a warm cache of 10,000 and of 100,000 conversations
+  within 1.3x of a bare Textual app, the empty-cache frame within 1.5x;
+- peak memory (VmHWM) at 10,000 cached within 1.5x of the bare app;
+- `dminbox unread-count --offline` within 1.5x of `python -c "import sqlite3"`
+  run by the same interpreter (median of COUNT_RUNS runs each, interleaved);
+- a cold start (empty cache, a live server) sends one `GET /api/v1/conversations`
+  before its first paint, and asks for the next page only after it.
+
+Also: the first screen costs the same with 100 or 100,000 cached
 conversations, because the inbox reads only what it shows (one batch of 200
 rows, newest first) and never loads the whole cache.
 
-Each case is the real program in its own pseudo-terminal (120x40,
+Each app case is the real program in its own pseudo-terminal (120x40,
 TERM=xterm-256color, XDG folders in a temporary directory per case):
 
 - dminbox, `python -m dminbox --instance http://127.0.0.1:PORT --token
@@ -33,14 +44,27 @@ or ctrl+q) and killed if it has not within 3 s. One warm-up run per case is
 discarded; then the cases take turns, `--runs` times. The cache files are in
 the page cache (just written), as on a machine that ran dminbox recently.
 
+The cold start runs the same command in a fresh home (no account, no cache,
+no `last-account`) against the demo inbox served by a thread of this script
+(`dminbox.fake.serve`), which records every request and when it came. Its
+first paint is the newest conversation on screen; the requests are counted
+before it and in the AFTER_PAINT seconds after it.
+
+`unread-count --offline` runs the console script (`.venv/bin/dminbox`) with
+this interpreter on the 10,000-row cache, twice over: through a stored
+account (accounts.json) and through DMINBOX_INSTANCE/DMINBOX_TOKEN (the
+`last-account` file). Each run is a fresh process, its wall time taken
+around `subprocess.run`, like the baseline's.
+
 Also times, in this process, the cache reads behind the first screen.
-Prints the figures and whether the claim holds; asserts nothing. Every child
-(the apps, the stopped server) is ended by pid however the script ends.
+Prints the figures and whether each claim holds; asserts nothing. Every
+child (the apps, the stopped server) is ended by pid however the script ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -51,6 +75,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -64,9 +89,10 @@ from typing import Any
 import bare_app
 from terminal_bytes import COLUMNS, LINES, Terminal, child_env
 
+from dminbox.accounts import save_account
 from dminbox.cache import Cache, PagingState, cache_path
 from dminbox.config import normalise_instance
-from dminbox.fake import FakeMastodon
+from dminbox.fake import FakeMastodon, serve
 from dminbox.session import remember_account
 
 BENCH = Path(__file__).resolve().parent
@@ -85,6 +111,23 @@ SETTLE = 0.5
 QUIT_WAIT = 3.0
 SAME_COST = 1.20
 """The claim's tolerance: 100,000 within 20% of 10,000."""
+WARM_PAINT = 1.3
+"""Issue #7: first paint from a warm cache within 1.3x of the bare Textual app."""
+EMPTY_FRAME = 1.5
+"""Issue #7: the empty-cache frame within 1.5x of the bare app."""
+PEAK_MEMORY = 1.5
+"""Issue #7: VmHWM at 10,000 cached within 1.5x of the bare app."""
+QUICK_COUNT = 1.5
+"""Issue #7: `unread-count --offline` within 1.5x of `python -c "import sqlite3"`."""
+MEMORY_SIZE = 10_000
+"""The cache size the memory and unread-count claims are judged at."""
+COUNT_RUNS = 21
+"""Timed runs of each command for the unread-count comparison (after 2 warm-ups)."""
+COLD_RUNS = 3
+"""Cold starts (empty cache, live server) measured."""
+AFTER_PAINT = 1.0
+"""Seconds after a cold start's first paint in which its requests are counted."""
+CONVERSATIONS = "/api/v1/conversations"
 XDG = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME")
 
 _ESCAPE = re.compile(
@@ -277,29 +320,35 @@ def measure(case: Case) -> Run:
     started = time.monotonic()
     terminal = Terminal(case.argv, case.env, str(case.home))
     try:
-        output = b""
-        header_s = first_paint_s = None
-        while first_paint_s is None:
-            left = started + PAINT_TIMEOUT - time.monotonic()
-            data = chunk(terminal.fd, max(0.0, left)) if left > 0 else None
-            if not data:
-                if data is None:
-                    tail = _ESCAPE.sub("", output.decode(errors="replace"))[-400:]
-                    raise RuntimeError(f"{case.name}: {case.wait_for!r} never showed: {tail!r}")
-                continue
-            now = time.monotonic() - started
-            output += data
-            screen = _ESCAPE.sub("", output.decode(errors="ignore"))
-            if header_s is None and case.header in screen:
-                header_s = now
-            if case.wait_for in screen:
-                first_paint_s = now
+        header_s, first_paint_s = wait_for_paint(terminal, case, started)
         terminal.read_until_quiet(SETTLE, first_wait=SETTLE)
         memory = vmhwm_kib(terminal.pid)
         quit_gently(terminal, case.quit_keys)
     finally:
         terminal.kill()
-    return Run(header_s or first_paint_s, first_paint_s, memory)
+    return Run(header_s, first_paint_s, memory)
+
+
+def wait_for_paint(terminal: Terminal, case: Case, started: float) -> tuple[float, float]:
+    """(header, first paint) in seconds since `started`, read off the program's output."""
+    output = b""
+    header_s = first_paint_s = None
+    while first_paint_s is None:
+        left = started + PAINT_TIMEOUT - time.monotonic()
+        data = chunk(terminal.fd, max(0.0, left)) if left > 0 else None
+        if not data:
+            if data is None:
+                tail = _ESCAPE.sub("", output.decode(errors="replace"))[-400:]
+                raise RuntimeError(f"{case.name}: {case.wait_for!r} never showed: {tail!r}")
+            continue
+        now = time.monotonic() - started
+        output += data
+        screen = _ESCAPE.sub("", output.decode(errors="ignore"))
+        if header_s is None and case.header in screen:
+            header_s = now
+        if case.wait_for in screen:
+            first_paint_s = now
+    return header_s or first_paint_s, first_paint_s
 
 
 def quit_gently(terminal: Terminal, keys: bytes) -> None:
@@ -309,6 +358,165 @@ def quit_gently(terminal: Terminal, keys: bytes) -> None:
     while time.monotonic() < deadline:
         if chunk(terminal.fd, 0.05) is None or os.waitpid(terminal.pid, os.WNOHANG) != (0, 0):
             return
+
+
+# -- a cold start against a live server, every request timed --------------------------
+
+
+@contextmanager
+def live_server() -> Iterator[tuple[str, FakeMastodon]]:
+    """(URL, server) of the demo inbox, served on a loopback port by a thread of this process.
+
+    The server keeps every request it gets in `requests`, stamped with the wall clock.
+    """
+    fake = FakeMastodon.demo(now=NEWEST)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            holder["server"] = loop.run_until_complete(serve(fake, port=0))
+        except BaseException as error:
+            holder["error"] = error
+            raise
+        finally:
+            started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="live fake server", daemon=True)
+    thread.start()
+    if not started.wait(30) or "server" not in holder:
+        raise RuntimeError(f"the live fake server did not start: {holder.get('error')!r}")
+    try:
+        yield holder["server"].url, fake
+    finally:
+        asyncio.run_coroutine_threadsafe(holder["server"].close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@dataclass(frozen=True)
+class ColdRun:
+    header_s: float
+    first_paint_s: float
+    """Until the newest conversation (from the server: the cache is empty) showed."""
+    requests: list[tuple[float, str]]
+    """(seconds since the fork, `METHOD path?query`) of every request the run sent."""
+
+    def conversations(self, begin: float, end: float) -> int:
+        """GET /api/v1/conversations requests received in [begin, end) seconds."""
+        return sum(
+            1
+            for when, what in self.requests
+            if begin <= when < end and what.split("?")[0] == f"GET {CONVERSATIONS}"
+        )
+
+    @property
+    def before_paint(self) -> int:
+        return self.conversations(float("-inf"), self.first_paint_s)
+
+    @property
+    def after_paint(self) -> int:
+        return self.conversations(self.first_paint_s, self.first_paint_s + AFTER_PAINT)
+
+
+def measure_cold(url: str, fake: FakeMastodon, home: Path, marker: str) -> ColdRun:
+    """dminbox with nothing on disk: it asks the server who it is, then for the inbox."""
+    home.mkdir()
+    case = Case(
+        "dminbox, cold start",
+        [sys.executable, "-m", "dminbox", "--instance", url, "--token", TOKEN],
+        environment(home),
+        home,
+        wait_for=marker,
+        header="dminbox",
+        quit_keys=b"q",
+    )
+    seen = len(fake.requests)
+    started_wall, started = time.time(), time.monotonic()
+    terminal = Terminal(case.argv, case.env, str(case.home))
+    try:
+        header_s, first_paint_s = wait_for_paint(terminal, case, started)
+        terminal.read_for(AFTER_PAINT + 0.2)
+        quit_gently(terminal, case.quit_keys)
+    finally:
+        terminal.kill()
+    requests = []
+    for request in list(fake.requests[seen:]):
+        query = "&".join(f"{k}={v}" for k, v in request.query.items())
+        what = f"{request.method} {request.path}" + (f"?{query}" if query else "")
+        requests.append((request.received_at.timestamp() - started_wall, what))
+    return ColdRun(header_s, first_paint_s, requests)
+
+
+# -- `unread-count --offline` against a bare interpreter ------------------------------
+
+
+@dataclass
+class Command:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    seconds: list[float] = field(default_factory=list)
+    outputs: set[str] = field(default_factory=set)
+
+
+def count_commands(
+    root: Path, instance: str, account_id: str, env: dict[str, str]
+) -> list[Command]:
+    """The baseline, then `dminbox unread-count --offline` by stored account and by token.
+
+    `env` is the home of the cache counted; the stored account gets a config folder of
+    its own (accounts.json), the token variant finds the account in `last-account`.
+    """
+    script = Path(sys.executable).with_name("dminbox")
+    dminbox = [sys.executable, str(script)] if script.exists() else [sys.executable, "-m"]
+    if not script.exists():
+        dminbox.append("dminbox")
+    stored_env = {**env, "XDG_CONFIG_HOME": str(root / "count-stored-config")}
+    with redirected(stored_env):
+        host = instance.split("://", 1)[1].rsplit(":", 1)[0]
+        save_account(f"me@{host}", instance, account_id, TOKEN)
+    token_env = {**env, "DMINBOX_INSTANCE": instance, "DMINBOX_TOKEN": TOKEN}
+    return [
+        Command('python -c "import sqlite3"', [sys.executable, "-c", "import sqlite3"], env),
+        Command(
+            "unread-count --offline, stored account",
+            [*dminbox, "unread-count", "--offline"],
+            stored_env,
+        ),
+        Command(
+            "unread-count --offline, DMINBOX_INSTANCE/TOKEN",
+            [*dminbox, "unread-count", "--offline"],
+            token_env,
+        ),
+    ]
+
+
+def time_commands(commands: list[Command], home: Path, runs: int) -> None:
+    """Runs the commands in turn, 2 warm-ups then `runs` timed rounds; fails on an error."""
+    for round_ in range(runs + 2):
+        for command in commands:
+            begun = time.perf_counter()
+            done = subprocess.run(
+                command.argv,
+                env=command.env,
+                cwd=home,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            elapsed = time.perf_counter() - begun
+            if done.returncode != 0:
+                raise RuntimeError(f"{command.name}: exit {done.returncode}: {done.stderr[-400:]}")
+            command.outputs.add(done.stdout.strip())
+            if round_ >= 2:
+                command.seconds.append(elapsed)
 
 
 # -- the cache reads behind the first screen, in this process ------------------------
@@ -364,11 +572,7 @@ def report(cases: list[Case], reads: dict[int, dict[str, float]], sizes: list[in
                 f"{statistics.median(mibs):.1f} ({min(mibs):.1f}..{max(mibs):.1f})",
             ]
         )
-    widths = [max(len(row[i]) for row in [headers, *lines]) for i in range(len(headers))]
-    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("-|-".join("-" * w for w in widths))
-    for row in lines:
-        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    table(headers, lines)
     print("\nEvery run, first paint ms:")
     for case in cases:
         print(f"  {case.name}: {' '.join(ms(r.first_paint_s) for r in case.runs)}")
@@ -385,13 +589,6 @@ def report(cases: list[Case], reads: dict[int, dict[str, float]], sizes: list[in
     if len(counted) < 2:
         return
     small, big = by_size[counted[-2]], by_size[counted[-1]]
-
-    def paint(case: Case) -> float:
-        return statistics.median(run.first_paint_s for run in case.runs)
-
-    def memory(case: Case) -> float:
-        return statistics.median(run.vmhwm_kib for run in case.runs) / 1024
-
     ratio = paint(big) / paint(small)
     verdict = "HOLDS" if ratio <= SAME_COST else "FAILS"
     print(
@@ -408,6 +605,128 @@ def report(cases: list[Case], reads: dict[int, dict[str, float]], sizes: list[in
         f"dminbox at {counted[-1]:,} over the bare Textual app: "
         f"+{ms(paint(big) - paint(bare))} ms, +{memory(big) - memory(bare):.1f} MiB"
     )
+
+
+def paint(case: Case) -> float:
+    return statistics.median(run.first_paint_s for run in case.runs)
+
+
+def memory(case: Case) -> float:
+    """Median VmHWM in MiB."""
+    return statistics.median(run.vmhwm_kib for run in case.runs) / 1024
+
+
+def table(headers: list[str], lines: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in [headers, *lines]) for i in range(len(headers))]
+    print(" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    print("-|-".join("-" * w for w in widths))
+    for row in lines:
+        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def report_cold(runs: list[ColdRun]) -> None:
+    print(
+        f"\nCold start (fresh home, live demo server), {len(runs)} runs: every request, "
+        "ms since the fork (| marks the first paint)"
+    )
+    for number, run in enumerate(runs, 1):
+        print(
+            f"  run {number}: header {ms(run.header_s)} ms, "
+            f"first paint {ms(run.first_paint_s)} ms; "
+            f"{CONVERSATIONS}: {run.before_paint} before the paint, "
+            f"{run.after_paint} in the {AFTER_PAINT:.0f} s after"
+        )
+        painted = False
+        for when, what in run.requests:
+            if not painted and when >= run.first_paint_s:
+                print(f"    {ms(run.first_paint_s):>6} | first paint")
+                painted = True
+            print(f"    {ms(when):>6}   {what}")
+        if not painted:
+            print(f"    {ms(run.first_paint_s):>6} | first paint")
+
+
+def report_commands(commands: list[Command]) -> None:
+    base = commands[0]
+    print(
+        f"\nOne command, a fresh process each time: median wall ms of {len(base.seconds)} runs "
+        "(min..max), taken in turns"
+    )
+    lines = []
+    for command in commands:
+        lines.append(
+            [
+                command.name,
+                f"{ms(statistics.median(command.seconds))} "
+                f"({ms(min(command.seconds))}..{ms(max(command.seconds))})",
+                f"{statistics.median(command.seconds) / statistics.median(base.seconds):.2f}",
+                ", ".join(sorted(command.outputs)) or "-",
+            ]
+        )
+    table(["command", "wall ms", "ratio", "printed"], lines)
+
+
+def report_claims(
+    cases: list[Case], sizes: list[int], cold: list[ColdRun], commands: list[Command]
+) -> None:
+    """The start-up claims of issue #7, each judged against its baseline of this run."""
+    bare = cases[0]
+    by_size = {size: case for size, case in zip(sizes, cases[1:], strict=True)}
+    rows: list[list[str]] = []
+
+    def claim(text: str, ratio: float, limit: float, figures: str) -> None:
+        verdict = "HOLDS" if ratio <= limit else "FAILS"
+        rows.append([text, f"{ratio:.2f} (<= {limit})", verdict, figures])
+
+    for size in (10_000, 100_000):
+        if size in by_size:
+            case = by_size[size]
+            claim(
+                f"first paint, {size:,} cached / bare app",
+                paint(case) / paint(bare),
+                WARM_PAINT,
+                f"{ms(paint(case))} / {ms(paint(bare))} ms",
+            )
+    if 0 in by_size:
+        case = by_size[0]
+        claim(
+            "empty-cache frame / bare app",
+            paint(case) / paint(bare),
+            EMPTY_FRAME,
+            f"{ms(paint(case))} / {ms(paint(bare))} ms",
+        )
+    base = commands[0]
+    for command in commands[1:]:
+        mine, theirs = statistics.median(command.seconds), statistics.median(base.seconds)
+        claim(
+            f"{command.name.removeprefix('unread-count --offline, ')}: unread-count "
+            "--offline / python -c 'import sqlite3'",
+            mine / theirs,
+            QUICK_COUNT,
+            f"{ms(mine)} / {ms(theirs)} ms",
+        )
+    if MEMORY_SIZE in by_size:
+        case = by_size[MEMORY_SIZE]
+        claim(
+            f"VmHWM, {MEMORY_SIZE:,} cached / bare app",
+            memory(case) / memory(bare),
+            PEAK_MEMORY,
+            f"{memory(case):.1f} / {memory(bare):.1f} MiB",
+        )
+    if cold:
+        before = sorted(run.before_paint for run in cold)
+        after = sorted(run.after_paint for run in cold)
+        verdict = "HOLDS" if before == [1] * len(cold) else "FAILS"
+        rows.append(
+            [
+                f"cold start: {CONVERSATIONS} requests before the first paint",
+                f"{'/'.join(map(str, before))} (== 1)",
+                verdict,
+                f"{'/'.join(map(str, after))} in the {AFTER_PAINT:.0f} s after it",
+            ]
+        )
+    print("\nIssue #7, start-up, each against its baseline of this run:")
+    table(["claim", "ratio (limit)", "verdict", "figures"], rows)
 
 
 def make_cases(
@@ -482,7 +801,22 @@ def main() -> None:
             print(f"round {round_} of {args.runs}", flush=True)
             for case in cases:
                 case.runs.append(measure(case))
+
+        counted = MEMORY_SIZE if MEMORY_SIZE in homes else max(homes)
+        print(f"unread-count --offline at {counted:,} cached, {COUNT_RUNS} rounds", flush=True)
+        env, _ = homes[counted]
+        commands = count_commands(Path(root), instance, account_id, env)
+        time_commands(commands, Path(root), COUNT_RUNS)
+
+        cold: list[ColdRun] = []
+        with live_server() as (live_url, fake):
+            print(f"cold starts against the live demo server {live_url}", flush=True)
+            for number in range(COLD_RUNS):
+                cold.append(measure_cold(live_url, fake, Path(root) / f"cold-{number}", marker))
     report(cases, reads, sizes)
+    report_commands(commands)
+    report_cold(cold)
+    report_claims(cases, sizes, cold, commands)
     print(
         f"\nRun time {time.monotonic() - started:.0f} s; "
         f"load average {os.getloadavg()[0]:.2f} at the end."

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.content import Content
 from textual.widgets import Footer, Header, OptionList
 
-from dminbox.client import PAGE_SIZE
+from dminbox.page import PAGE_SIZE
 from dminbox.ui.widgets.conversation_list import NEAR_END_ROWS
 
 from sample_rows import demo_conversations, option_prompt

@@ -48,8 +48,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 
 from dminbox.cache import Cache
-from dminbox.client import PAGE_SIZE, MastodonClient, Page
+from dminbox.client import MastodonClient
 from dminbox.models import Conversation
+from dminbox.page import PAGE_SIZE, Page
 from dminbox.session import InboxSession
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen

@@ -28,34 +28,15 @@ from dminbox.errors import (
     ValidationError,
 )
 from dminbox.models import Account, Context, Conversation, Status
+from dminbox.page import PAGE_SIZE, Page
 
 __all__ = ["MastodonClient", "Page", "PAGE_SIZE"]
 
-PAGE_SIZE = 40
-"""Rows asked for per page: Mastodon's maximum (GoToSocial allows 80)."""
 READ = "read:statuses"
 WRITE_CONVERSATIONS = "write:conversations"
 """The narrow scopes each call needs; a 403 names the one that is missing."""
 
 T = TypeVar("T", bound=pydantic.BaseModel)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of conversations and the links the server gave with it."""
-
-    conversations: list[Conversation]
-    next_url: str | None = None
-    prev_url: str | None = None
-    skipped: int = 0
-    """Rows the server sent that were not valid conversations (left out)."""
-    raw: list[dict[str, Any]] = field(default_factory=list)
-    """The valid rows as the server sent them, in the same order as `conversations`."""
-
-    @property
-    def is_last(self) -> bool:
-        """True when nothing older can follow: no `next` link, or an empty page."""
-        return self.next_url is None or not self.conversations
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from dminbox.client import Page
 from dminbox.models import Conversation
+from dminbox.page import Page
 
 __all__ = ["Inbox"]
 

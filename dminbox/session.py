@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dminbox.cache import Cache, PagingState, QueuedAction, cache_path, last_account_file
-from dminbox.client import MastodonClient, Page
+from dminbox.client import MastodonClient
 from dminbox.config import Settings
 from dminbox.errors import (
     ApiError,
@@ -31,6 +31,7 @@ from dminbox.errors import (
     ServerError,
 )
 from dminbox.models import Conversation, Status
+from dminbox.page import Page
 
 __all__ = ["ActionResult", "InboxSession", "open_session"]
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dminbox.client import Page
 from dminbox.inbox import Inbox
 from dminbox.models import Account, Conversation, Status
+from dminbox.page import Page
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 ME = Account(id="0", acct="me")

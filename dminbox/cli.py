@@ -7,6 +7,7 @@ start fast and never load Textual.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_login_first(args: argparse.Namespace) -> int:
     """No account yet, at a terminal: the app opens on its login screen."""
     from dminbox.config import DEMO_INSTANCE, Settings
-    from dminbox.session import SessionOpener
+    from dminbox.session import EngineOpener
     from dminbox.ui.app import DmInboxApp
 
     options = Settings(
@@ -198,17 +199,25 @@ def run_login_first(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         cache_limit=args.cache_limit or 5000,
     )
-    app = DmInboxApp(None, opener=SessionOpener(options))
+    app = DmInboxApp(None, opener=EngineOpener(options))
     result = app.run()
     return result if isinstance(result, int) else 0
 
 
 def run(settings) -> int:  # type: ignore[no-untyped-def]
-    """Builds the client and cache for these settings and runs the app until the user quits."""
-    from dminbox.session import SessionOpener, open_session
+    """Builds the engine for these settings and runs the app until the user quits."""
+    from dminbox.session import EngineOpener, open_engine
     from dminbox.ui.app import DmInboxApp
 
-    session = open_session(settings)
-    app = DmInboxApp(session, label=settings.label, opener=SessionOpener(settings))
+    transport = None
+    if settings.demo:
+        # The demo's server lives in this process; the core never imports it.
+        from dminbox.fake import FakeMastodon
+
+        server = FakeMastodon.demo()
+        settings = dataclasses.replace(settings, instance=server.base_url, token=server.token)
+        transport = server.transport()
+    engine = open_engine(settings, transport=transport)
+    app = DmInboxApp(engine, label=settings.label, opener=EngineOpener(settings))
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -7,24 +7,20 @@ API gives it. Errors are one line on stderr and exit code 1.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
 from typing import Any
 
-from dminbox.cache import Cache, delete_account_cache
 from dminbox.config import Settings
+from dminbox.engine import Engine, Notice
 from dminbox.errors import ApiError
-from dminbox.session import ActionResult, InboxSession, account_cache_path
+from dminbox.session import account_cache_path, open_engine
+from dminbox.store import Cache, delete_account_cache
 from dminbox.text import one_line, preview
 
 EXIT_FAILED = 1
-
-
-def _session(settings: Settings, *, transport: Any = None) -> InboxSession:
-    from dminbox.session import open_session
-
-    return open_session(settings, transport=transport)
 
 
 def _cache_only(settings: Settings) -> Cache | None:
@@ -40,6 +36,28 @@ def _fail(message: str) -> int:
     return EXIT_FAILED
 
 
+def _engine(settings: Settings, transport: Any) -> Engine:
+    """The app's engine, telling stderr what it would tell the screen (an action refused)."""
+    engine = open_engine(settings, transport=transport)
+
+    def say(change: object) -> None:
+        if isinstance(change, Notice) and change.severity == "error":
+            print(f"dminbox: {one_line(change.text)}", file=sys.stderr)
+
+    engine.observe(say)
+    return engine
+
+
+async def _with_engine(settings: Settings, transport: Any, work: Any) -> Any:
+    engine = _engine(settings, transport)
+    try:
+        await engine.open_store()
+        await engine.send_queued()
+        return await work(engine)
+    finally:
+        await engine.close()
+
+
 def unread_count(settings: Settings, *, offline: bool, transport: Any = None) -> int:
     """Prints the number of unread conversations: refreshed first unless `offline`."""
     if offline:
@@ -47,18 +65,12 @@ def unread_count(settings: Settings, *, offline: bool, transport: Any = None) ->
         print(cache.unread_count() if cache else 0)
         return 0
 
-    session = _session(settings, transport=transport)
-
-    async def refresh() -> int:
-        try:
-            _report_refused(await session.send_queued())
-            await session.fetch_newer(None)
-            return session.cache.unread_count()
-        finally:
-            await session.close()
+    async def count(engine: Engine) -> int:
+        await engine.fetch_first_page()
+        return await engine.cached_unread_count()
 
     try:
-        print(asyncio.run(refresh()))
+        print(asyncio.run(_with_engine(settings, transport, count)))
     except ApiError as error:
         cache = _cache_only(settings)
         if cache is None:
@@ -85,34 +97,20 @@ def list_inbox(
         cache = _cache_only(settings)
         rows = cache.raw_conversations(unread_only=unread, limit=limit) if cache else []
     else:
+
+        async def walk(engine: Engine) -> tuple[list[dict[str, Any]], str]:
+            return await engine.walk(limit)
+
         try:
-            rows = asyncio.run(_fetch(_session(settings, transport=transport), limit=limit))
+            rows, stopped = asyncio.run(_with_engine(settings, transport, walk))
         except ApiError as error:
             return _fail(str(error))
+        if stopped:
+            print(f"dminbox: stopped early: {stopped}", file=sys.stderr)
         if unread:
             rows = [row for row in rows if row.get("unread")]
     _print_rows(rows, as_json=json)
     return 0
-
-
-async def _fetch(session: InboxSession, *, limit: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    url: str | None = None
-    try:
-        _report_refused(await session.send_queued())
-        while len(rows) < limit:
-            page = await session.fetch_older(url)
-            for row in page.raw:
-                if str(row["id"]) not in seen:
-                    seen.add(str(row["id"]))
-                    rows.append(row)
-            if page.is_last:
-                break
-            url = page.next_url
-    finally:
-        await session.close()
-    return rows[:limit]
 
 
 def _print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> None:
@@ -127,18 +125,6 @@ def _print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> None:
     except BrokenPipeError:
         # `dminbox list | head`: the reader has what it wanted.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def _report_refused(results: list[ActionResult]) -> None:
-    """Actions from the app that the server refused while a script sent them: say so."""
-    for result in results:
-        if result.kind == "refused":
-            verb = "mark read" if result.action.action == "read" else "remove"
-            print(
-                f"dminbox: the server refused to {verb} conversation "
-                f"{result.action.conversation_id}: {one_line(result.message or '')}",
-                file=sys.stderr,
-            )
 
 
 def _columns(row: dict[str, Any]) -> list[str]:
@@ -157,7 +143,7 @@ def clear_cache(settings: Settings) -> int:
     if settings.demo:
         print("The demo keeps no cache.")
         return 0
-    path = account_cache_path(settings.model_copy(update={"use_cache": True}))
+    path = account_cache_path(dataclasses.replace(settings, use_cache=True))
     if path is None:
         print(f"No cache for {settings.label}.")
         return 0

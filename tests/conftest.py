@@ -1,16 +1,20 @@
-"""Shared fixtures: a fake Mastodon server and an app wired to it, with a fixed clock."""
+"""Shared fixtures: a fake Mastodon server and an app wired to it, with clocks tests move."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from dminbox.cache import Cache
 from dminbox.client import MastodonClient
+from dminbox.clock import ManualClock
+from dminbox.engine import Engine
 from dminbox.fake import FakeMastodon
-from dminbox.session import InboxSession
+from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -19,6 +23,12 @@ NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 def fixed_clock() -> datetime:
     return NOW
+
+
+def manual_clock() -> ManualClock:
+    """The engine's clock for a test: it starts at the real time (rate limits from the fake
+    server name real moments) and moves only when the test says."""
+    return ManualClock(time.time())
 
 
 @pytest.fixture(autouse=True)
@@ -35,15 +45,53 @@ def demo_server() -> FakeMastodon:
     return FakeMastodon.demo(now=NOW)
 
 
-def make_session(server: FakeMastodon, cache: Cache | None = None) -> InboxSession:
-    """A session on the fake server, with an in-memory cache unless one is given."""
-    client = MastodonClient(server.base_url, server.token, transport=server.transport())
-    return InboxSession(client, cache if cache is not None else Cache.open(None))
+def make_engine(
+    server: FakeMastodon,
+    cache: Cache | Path | None = None,
+    *,
+    transport: Any = None,
+    clock: ManualClock | None = None,
+    **client_options: Any,
+) -> Engine:
+    """An engine on the fake server: an in-memory cache unless a cache or a path is given."""
+    link = transport or server.transport()
+
+    def open_store() -> Cache:
+        if isinstance(cache, Cache):
+            return cache
+        return Cache.open(cache)
+
+    def open_client() -> MastodonClient:
+        return MastodonClient(server.base_url, server.token, transport=link, **client_options)
+
+    return Engine(
+        open_store=open_store,
+        open_client=open_client,
+        host=server.base_url.split("://")[-1],
+        clock=clock or manual_clock(),
+    )
 
 
 @pytest.fixture
 def make_app() -> Callable[..., DmInboxApp]:
-    def build(server: FakeMastodon, cache: Cache | None = None) -> DmInboxApp:
-        return DmInboxApp(make_session(server, cache), label="test", clock=fixed_clock)
+    def build(
+        server: FakeMastodon, cache: Cache | Path | None = None, **options: Any
+    ) -> DmInboxApp:
+        return DmInboxApp(make_engine(server, cache, **options), label="test", clock=fixed_clock)
 
     return build
+
+
+async def settle(app: DmInboxApp, pilot: Any) -> None:
+    """Lets workers and the engine finish what they are doing, and the screen catch up."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        if app.engine is not None:
+            await app.engine.idle()
+    await pilot.pause()
+
+
+def clock_of(app: DmInboxApp) -> ManualClock:
+    assert app.engine is not None and isinstance(app.engine.clock, ManualClock)
+    return app.engine.clock

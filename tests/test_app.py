@@ -7,10 +7,12 @@ import math
 import pytest
 
 from dminbox.fake import FakeMastodon, Fault
-from dminbox.ui.screens import inbox_actions as inbox_screen
+from dminbox.engine import UNDO_SECONDS
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.thread_view import MessageView, ThreadView
+
+from conftest import clock_of, settle
 
 LIST = "/api/v1/conversations"
 
@@ -25,13 +27,6 @@ def list_requests(server: FakeMastodon) -> list[str]:
 
 def requests_of(server: FakeMastodon, method: str, suffix: str = "") -> list[str]:
     return [r.path for r in server.requests if r.method == method and r.path.endswith(suffix)]
-
-
-async def settle(app, pilot) -> None:
-    """Lets workers finish and the screen catch up."""
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def screen_of(app) -> InboxScreen:
@@ -125,12 +120,12 @@ async def test_mark_read_rolls_back_on_a_server_error(demo_server, make_app) -> 
         await settle(app, pilot)
         screen = screen_of(app)
         index = await _first_unread(app, pilot)
-        demo_server.faults.add(Fault(method="POST", path=r".*/read", status=500))
+        demo_server.faults.add(Fault(method="POST", path=r".*/read", status=422))
         await pilot.press("m")
         await settle(app, pilot)
         assert screen.inbox[index].unread, "the row is unread again: the screen tells the truth"
         messages = [n.message for n in app._notifications]
-        assert any("Could not mark read" in m and "500" in m for m in messages), messages
+        assert any(m.startswith("Could not mark read: ") for m in messages), messages
 
 
 async def test_opening_shows_the_thread_and_marks_it_read(demo_server, make_app) -> None:
@@ -171,16 +166,14 @@ async def test_remove_then_undo_sends_nothing(demo_server, make_app) -> None:
         assert requests_of(demo_server, "DELETE") == []
 
 
-async def test_remove_is_sent_when_the_undo_window_closes(
-    demo_server, make_app, monkeypatch
-) -> None:
-    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+async def test_remove_is_sent_when_the_undo_window_closes(demo_server, make_app) -> None:
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = screen_of(app)
         first = screen.inbox[0].id
         await pilot.press("delete")
+        clock_of(app).advance(UNDO_SECONDS)
         await settle(app, pilot)
         await settle(app, pilot)
         assert requests_of(demo_server, "DELETE") == [f"{LIST}/{first}"]
@@ -200,15 +193,15 @@ async def test_quitting_inside_the_undo_window_sends_the_removal(demo_server, ma
     assert requests_of(demo_server, "DELETE") == [f"{LIST}/{first}"]
 
 
-async def test_a_failed_removal_puts_the_row_back(demo_server, make_app, monkeypatch) -> None:
-    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+async def test_a_failed_removal_puts_the_row_back(demo_server, make_app) -> None:
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = screen_of(app)
         first = screen.inbox[0].id
-        demo_server.faults.add(Fault(method="DELETE", status=500))
+        demo_server.faults.add(Fault(method="DELETE", status=422))
         await pilot.press("d")
+        clock_of(app).advance(UNDO_SECONDS)
         await settle(app, pilot)
         await settle(app, pilot)
         assert screen.inbox[0].id == first
@@ -216,10 +209,7 @@ async def test_a_failed_removal_puts_the_row_back(demo_server, make_app, monkeyp
         assert any(m.startswith("Could not remove") for m in messages), messages
 
 
-async def test_removing_a_conversation_already_gone_just_drops_it(
-    demo_server, make_app, monkeypatch
-) -> None:
-    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+async def test_removing_a_conversation_already_gone_just_drops_it(demo_server, make_app) -> None:
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -227,36 +217,43 @@ async def test_removing_a_conversation_already_gone_just_drops_it(
         first = screen.inbox[0].id
         demo_server.faults.add(Fault(method="DELETE", status=404))
         await pilot.press("d")
+        clock_of(app).advance(UNDO_SECONDS)
         await settle(app, pilot)
         await settle(app, pilot)
         assert first not in screen.inbox
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
-async def test_rate_limit_says_when_to_retry(demo_server, make_app) -> None:
-    demo_server.faults.add(Fault(method="GET", path=LIST, status=429, reset_after=120))
+async def test_a_rate_limit_at_start_says_until_when_and_lifts_by_itself(
+    demo_server, make_app
+) -> None:
+    demo_server.faults.add(Fault(method="GET", path=LIST, status=429, reset_after=3))
     app = make_app(demo_server)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         screen = screen_of(app)
         assert len(screen.inbox) == 0
-        footer = screen.conversation_list.footer_text
-        assert "Rate limited" in footer and "wait until" in footer
-        await pilot.press("r")
+        assert "all read" not in screen.status_line, "no rows yet: it must not claim all read"
+        problem = screen.engine.problem
+        assert "Rate limited" in problem and "until" in problem and "r retries now" in problem
+        clock_of(app).advance(4)
         await settle(app, pilot)
-        assert len(screen.inbox) >= 40, "r retries and the inbox loads"
+        assert len(screen.inbox) >= 20, "the limit lifted and the inbox loaded by itself"
+        assert screen.engine.problem == ""
 
 
-async def test_a_dropped_connection_is_one_line_and_recoverable(demo_server, make_app) -> None:
+async def test_a_dropped_connection_is_one_line_and_heals_by_itself(demo_server, make_app) -> None:
     demo_server.faults.add(Fault(method="GET", path=LIST, drop=True))
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         screen = screen_of(app)
-        assert "dropped" in screen.conversation_list.footer_text
-        await pilot.press("r")
+        assert "dropped" in screen.engine.problem
+        assert "offline" in screen.status_line
+        clock_of(app).advance(60)
         await settle(app, pilot)
         assert len(screen.inbox) >= 40
+        assert "offline" not in screen.status_line
 
 
 async def test_narrow_terminal_shows_the_thread_instead_of_the_list(demo_server, make_app) -> None:
@@ -328,8 +325,7 @@ async def test_new_conversations_above_keep_the_cursor_on_its_line(demo_server, 
         assert rows.cursor - rows.scroll_offset.y == line, "the row stays on its screen line"
 
 
-async def test_a_failed_removal_comes_back_where_it_was(demo_server, make_app, monkeypatch) -> None:
-    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+async def test_a_failed_removal_comes_back_where_it_was(demo_server, make_app) -> None:
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -339,15 +335,13 @@ async def test_a_failed_removal_comes_back_where_it_was(demo_server, make_app, m
         target = screen.inbox[4].id
         demo_server.faults.add(Fault(method="DELETE", status=403))
         await pilot.press("d")
+        clock_of(app).advance(UNDO_SECONDS)
         await settle(app, pilot)
         await settle(app, pilot)
         assert screen.inbox.index_of(target) == 4
 
 
-async def test_a_removal_the_server_asks_to_retry_stays_pending(
-    demo_server, make_app, monkeypatch
-) -> None:
-    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
+async def test_a_removal_the_server_asks_to_retry_stays_pending(demo_server, make_app) -> None:
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -355,6 +349,7 @@ async def test_a_removal_the_server_asks_to_retry_stays_pending(
         target = screen.inbox[0].id
         demo_server.faults.add(Fault(method="DELETE", status=503))
         await pilot.press("d")
+        clock_of(app).advance(UNDO_SECONDS)
         await settle(app, pilot)
         await settle(app, pilot)
         assert target not in screen.inbox, "not rolled back: it will be sent again"
@@ -405,10 +400,8 @@ async def test_a_new_message_in_the_open_thread_shows_after_a_refresh(
 
 
 async def test_an_action_the_server_asks_to_retry_is_retried_by_itself(
-    demo_server, make_app, monkeypatch
+    demo_server, make_app
 ) -> None:
-    monkeypatch.setattr(inbox_screen, "UNDO_SECONDS", 0.01)
-    monkeypatch.setattr(inbox_screen, "RETRY_DELAYS", (0.05,) * 6)
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -416,11 +409,11 @@ async def test_an_action_the_server_asks_to_retry_is_retried_by_itself(
         target = screen.inbox[0].id
         demo_server.faults.add(Fault(method="DELETE", status=503))
         await pilot.press("d")
-        for _ in range(20):
-            await pilot.pause(0.05)
-            await app.workers.wait_for_complete()
-            if "pending" not in screen.status_line:
-                break
+        clock_of(app).advance(UNDO_SECONDS)
+        await settle(app, pilot)
+        assert "1 pending" in screen.status_line
+        clock_of(app).advance(60)
+        await settle(app, pilot)
         assert "pending" not in screen.status_line
         deletes = [r.path for r in demo_server.requests if r.method == "DELETE"]
         assert deletes == [f"{LIST}/{target}"] * 2

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
 
 from dminbox.accounts import StoredAccount
-from dminbox.session import InboxSession, SessionOpener
+from dminbox.engine import Engine
+from dminbox.session import EngineOpener
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.inbox import InboxScreen
+
+log = logging.getLogger(__name__)
 
 NO_ACCOUNT = "dminbox: no account: log in with `dminbox login INSTANCE`, or try `dminbox --demo`"
 
@@ -30,19 +35,19 @@ class DmInboxApp(App[int]):
 
     def __init__(
         self,
-        session: InboxSession | None,
+        engine: Engine | None,
         *,
         label: str = "",
         clock: Clock | None = None,
-        opener: SessionOpener | None = None,
+        opener: EngineOpener | None = None,
     ) -> None:
         super().__init__()
-        self.session = session
+        self.engine = engine
         """None when started with no account: the login screen comes first."""
         self.opener = opener
         self.account_label = label
         self._clock = clock
-        self.inbox_screen = InboxScreen(session, clock=clock) if session else None
+        self.inbox_screen = InboxScreen(engine, clock=clock) if engine else None
         self._set_label(label)
 
     def _set_label(self, label: str) -> None:
@@ -61,8 +66,22 @@ class DmInboxApp(App[int]):
         self.exit(0, message=one_line(message) if message else None)
 
     async def on_unmount(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+        if self.engine is not None:
+            await self.engine.close()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A bug in any worker is logged and shown in one line, and the screen stays usable:
+        a half-done switch of account goes back to the inbox it came from."""
+        if event.state is not WorkerState.ERROR or event.worker.error is None:
+            return
+        from dminbox.ui.screens.switching import SwitchingScreen
+
+        error = event.worker.error
+        log.error("worker %s failed", event.worker.name, exc_info=error)
+        if isinstance(self.screen, SwitchingScreen):
+            self.pop_screen()
+        text = one_line(f"Unexpected error: {type(error).__name__}: {error}", 200)
+        self.notify(text, severity="error", markup=False, timeout=10)
 
     # -- accounts ------------------------------------------------------------
 
@@ -127,16 +146,16 @@ class DmInboxApp(App[int]):
         from dminbox.config import ConfigError
         from dminbox.ui.screens.switching import SwitchingScreen
 
-        opener = self.opener or SessionOpener(_default_settings())
+        opener = self.opener or EngineOpener(_default_settings())
         # Keys wait while the old inbox sends what it queued: nothing slips in between.
         await self.push_screen(SwitchingScreen(stored.acct))
         if self.inbox_screen is not None:
             unsent = await self.inbox_screen.flush()
             if unsent:
                 self.notify(one_line(unsent), severity="warning", markup=False, timeout=10)
-        old = self.session
+        old = self.engine
         try:
-            new_session = opener.open(stored)
+            new_engine = opener.open(stored)
         except ConfigError as error:
             self.pop_screen()
             self.notify(
@@ -145,9 +164,9 @@ class DmInboxApp(App[int]):
                 markup=False,
             )
             return
-        self.session = new_session
+        self.engine = new_engine
         first = self.inbox_screen is None
-        self.inbox_screen = InboxScreen(self.session, clock=self._clock)
+        self.inbox_screen = InboxScreen(new_engine, clock=self._clock)
         self._set_label(stored.acct)
         while len(self.screen_stack) > 2:
             self.pop_screen()

@@ -1,49 +1,48 @@
 """The inbox screen: the conversation list and the open thread, side by side or in turn.
 
-Widgets announce what the user did; this screen decides, asks the session
-in workers, and keeps the screen true. The actions that change the server
-(mark read, remove, undo) and staying useful offline live in `InboxActions`.
+The screen holds no inbox state of its own. It sends the engine what the user
+asked for and redraws what the engine says changed: rows, one row, the
+thread, the title and the status line.
 """
 
 from __future__ import annotations
 
 import gc
-import logging
 from typing import ClassVar
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
 
-from dminbox.cache import PagingState
-from dminbox.errors import ApiError
-from dminbox.inbox import Inbox
+from dminbox.engine import (
+    Change,
+    Engine,
+    Notice,
+    RowChanged,
+    RowGone,
+    RowsChanged,
+    StateChanged,
+    ThreadChanged,
+    TokenRefused,
+)
 from dminbox.models import Conversation
-from dminbox.session import InboxSession
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.help import HelpScreen
-from dminbox.ui.screens.inbox_actions import InboxActions
 from dminbox.ui.widgets.conversation_list import ConversationList
+from dminbox.ui.widgets.status_line import StatusLine
 from dminbox.ui.widgets.thread_view import ThreadView
 from dminbox.ui.widgets.title_bar import TitleBar
 
 NARROW_COLUMNS = 100
 """Below this width the thread replaces the list instead of standing beside it."""
-REFRESH_PAGES = 25
-"""At most this many `prev` pages are followed by one refresh."""
 FREEZE_ROWS = 2000
 """From this many loaded rows on, loaded objects are frozen out of full collections."""
-CACHE_BATCH = 200
-"""Conversations read from the cache at a time: the first screen costs the same at any size."""
-
-log = logging.getLogger(__name__)
 
 
-class InboxScreen(InboxActions):
+class InboxScreen(Screen[None]):
     """Two panes: the inbox and the open conversation."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,21 +55,25 @@ class InboxScreen(InboxActions):
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
     ]
 
-    def __init__(self, session: InboxSession, *, clock: Clock | None = None) -> None:
-        super().__init__(session)
-        self.inbox = Inbox()
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+        super().__init__()
+        self.engine = engine
         self._clock = clock
-        self._paging = False
-        self._paging_failed = False
-        self._cache_has_more = True
+        self._bindings_state: tuple[bool | None, ...] = ()
+        self._frozen_at = 0
+        engine.observe(self._on_change)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title-bar")
         with Horizontal(id="panes"):
             yield ConversationList(
-                self.inbox, pending=self.pending_reads, clock=self._clock, id="conversations"
+                self.engine.inbox,
+                pending=self.engine.pending_reads,
+                clock=self._clock,
+                id="conversations",
             )
             yield ThreadView(clock=self._clock, id="thread")
+        yield StatusLine(id="status-line")
         yield Footer(compact=True)
 
     @property
@@ -81,209 +84,167 @@ class InboxScreen(InboxActions):
     def thread_view(self) -> ThreadView:
         return self.query_one(ThreadView)
 
-    def on_mount(self) -> None:
-        self.conversation_list.focus()
-        self._show_cached()
-        self.update_title()
-        self.schedule_delayed_actions()
-        if len(self.inbox):
-            self.reconcile()
-        else:
-            self.load_next_page()
-            self.send_queued()
+    @property
+    def inbox(self):  # type: ignore[no-untyped-def]
+        """The loaded rows (the engine's)."""
+        return self.engine.inbox
 
-    def _show_cached(self) -> None:
-        """Paints what the cache holds, before any request: the list and the last thread."""
-        rows = self.session.cached(limit=CACHE_BATCH)
-        self._cache_has_more = len(rows) >= CACHE_BATCH
-        self.pending_reads.update(self.session.pending_reads())
-        if not rows:
-            return
-        paging = self.session.paging()
-        inbox = self.inbox
-        inbox.add_older(rows)
-        if paging.started:
-            # Resume where paging stopped; otherwise (rows stored by a script, say)
-            # the frontier is unknown and paging starts again from the first page.
-            inbox.started = True
-            inbox.next_url = paging.next_url
-            inbox.prev_url = paging.prev_url
-            inbox.reached_end = paging.reached_end or paging.next_url is None
-        self.conversation_list.footer_text = self._end_text()
-        self.conversation_list.rows_changed()
-        last_open = self.session.last_open
-        if last_open and (conversation := self._current(last_open)) is not None:
-            self.thread_view.show(conversation, self.session.cached_thread(conversation))
+    @property
+    def status_line(self) -> str:
+        """What the title bar says of the inbox: unread, pending, offline."""
+        return self.query_one(TitleBar).status
+
+    async def on_mount(self) -> None:
+        self.conversation_list.focus()
+        self._show_state()
+        await self.engine.start()
+        # The network waits for the first paint: nothing it brings is on the first frame.
+        self.call_after_refresh(self.engine.connect)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
 
-    # -- paging ------------------------------------------------------------
+    # -- what the engine says -----------------------------------------------------
 
-    def on_conversation_list_near_end(self) -> None:
-        if not self._paging_failed:
-            self.load_next_page()
+    def _on_change(self, change: Change) -> None:
+        if not self.is_mounted:
+            return
+        if isinstance(change, RowsChanged):
+            self.conversation_list.rows_changed(first_changed=change.first_changed)
+            self._freeze_if_large()
+            self._show_state()
+        elif isinstance(change, RowChanged):
+            self.conversation_list.row_changed(change.conversation_id)
+            self._show_state()
+        elif isinstance(change, RowGone):
+            shown = self.thread_view.conversation
+            if shown is not None and shown.id == change.conversation_id:
+                self.thread_view.clear()
+                self.action_back()
+        elif isinstance(change, StateChanged):
+            self._show_state()
+        elif isinstance(change, ThreadChanged):
+            opened = self.engine.open_conversation
+            if opened is not None and opened.id == change.conversation.id:
+                self.thread_view.show(change.conversation, change.statuses, note=change.note)
+        elif isinstance(change, Notice):
+            self.notify(change.text, severity=change.severity, markup=False, timeout=change.timeout)
+        elif isinstance(change, TokenRefused):
+            self._offer_login(change.reason)
 
-    def load_next_page(self) -> None:
-        """Shows more rows: from the cache while it has them, then from the server."""
-        inbox = self.inbox
-        if self._paging:
-            return
-        if self._cache_has_more and len(inbox):
-            rows = self.session.cached(after=inbox[len(inbox) - 1].id, limit=CACHE_BATCH)
-            self._cache_has_more = len(rows) >= CACHE_BATCH
-            if rows:
-                keep = self._highlighted_id()
-                first_changed = inbox.add_older(rows)
-                self.conversation_list.rows_changed(keep, first_changed=first_changed)
-                return
-        if not inbox.has_more:
-            return
-        url = inbox.next_url if inbox.started else None
-        if not inbox.should_fetch(url):
-            return
-        self._paging = True
-        self._paging_failed = False
-        self.conversation_list.footer_text = "Loading…"
-        self._fetch_older(url)
-
-    @work(group="paging", exit_on_error=False)
-    async def _fetch_older(self, url: str | None) -> None:
-        try:
-            page = await self.session.fetch_older(url)
-        except ApiError as error:
-            self._paging_failed = True
-            self.conversation_list.footer_text = f"⚠ {one_line(str(error))} (r retries)"
-            self.report(error)
-            return
-        finally:
-            self._paging = False
-        self.went_online()
-        keep = self._highlighted_id()
-        first_changed = self.inbox.add_older_page(page, url)
-        if len(self.inbox) >= FREEZE_ROWS:
-            # The rows live as long as the app: keep the collector from walking them
-            # all again and again (a full pass over 10,000 rows takes 50 to 200 ms).
-            gc.freeze()
-        self._save_paging()
+    def _show_state(self) -> None:
+        """The title, the status line and the list's last line, from the engine's state."""
+        engine = self.engine
+        if not engine.rows_known:
+            parts = ["offline" if engine.online is False else "loading…"]
+        else:
+            unread = engine.unread_count
+            parts = [f"{unread} unread" if unread else "all read"]
+            if engine.online is False:
+                parts.append("offline")
+        if engine.pending_count:
+            parts.append(f"{engine.pending_count} pending")
+        self.set_class(engine.online is False, "-offline")
+        self.query_one(TitleBar).show(self.app.title, " · ".join(parts))
+        self.query_one(StatusLine).show(engine.problem)
         self.conversation_list.footer_text = self._end_text()
-        self.conversation_list.rows_changed(keep, first_changed=first_changed)
-        self.update_title()
-
-    def _save_paging(self) -> None:
-        inbox = self.inbox
-        self.session.save_paging(
-            PagingState(inbox.next_url, inbox.prev_url, inbox.reached_end, inbox.started)
-        )
+        self.sync_bindings()
 
     def _end_text(self) -> str:
-        if self.inbox.has_more:
-            return "Loading…"
-        count = len(self.inbox)
-        if count == 0:
-            return "No conversations yet. r checks for new ones."
-        return f"End of inbox · {count} conversation{'s' if count != 1 else ''}"
+        engine = self.engine
+        count = len(engine.inbox)
+        if engine.paging == "failed":
+            return "⚠ Not loaded (see below) · End retries now"
+        if engine.paging == "end":
+            if count == 0:
+                return "No conversations yet. r checks for new ones."
+            plural = "s" if count != 1 else ""
+            looped = " (the server repeated a page)" if engine.paging_loop else ""
+            return f"End of inbox · {count} conversation{plural}{looped}"
+        if not engine.rows_known and engine.online is False:
+            return "Offline, and nothing cached yet."
+        return "Loading…"
 
-    @work(group="sync", exclusive=True, exit_on_error=False)
-    async def reconcile(self) -> None:
-        """After a start from the cache: send what is queued, then catch up with the server."""
-        await self.send_queued_now()
-        await self._refresh(first_page=True, quiet=True)
+    def _freeze_if_large(self) -> None:
+        count = len(self.engine.inbox)
+        if count >= FREEZE_ROWS and count != self._frozen_at:
+            # The rows live as long as the app: keep the collector from walking them all
+            # again and again (a full pass over 10,000 rows takes 50 to 200 ms).
+            self._frozen_at = count
+            gc.freeze()
 
-    @work(group="sync", exclusive=True, exit_on_error=False)
-    async def refresh_newer(self) -> None:
-        await self.send_queued_now()
-        await self._refresh(first_page=False, quiet=False)
+    def _offer_login(self, reason: str) -> None:
+        from dminbox.ui.screens.token_refused import TokenRefusedScreen
 
-    async def _refresh(self, *, first_page: bool, quiet: bool) -> None:
-        """Follows `prev` links until nothing newer is left; then, if asked, re-reads the
-        first page so unread states changed elsewhere show."""
-        inbox = self.inbox
-        before = {c.id: (c.last_status.id if c.last_status else None, c.unread) for c in inbox}
-        try:
-            read_first_page = False
-            for _ in range(REFRESH_PAGES):
-                url = inbox.prev_url
-                page = await self.session.fetch_newer(url)
-                read_first_page = read_first_page or url is None
-                self._merge_newer(page)
-                if not page.conversations or url is None or page.prev_url in (None, url):
-                    break
-            if first_page and not read_first_page:
-                self._merge_newer(await self.session.fetch_newer(None))
-        except ApiError as error:
-            self.report(error)
-            return
-        self.went_online()
-        self._save_paging()
-        changed = sum(
-            1
-            for c in inbox
-            if before.get(c.id) != (c.last_status.id if c.last_status else None, c.unread)
-        )
-        if not quiet or changed:
-            self.notify(
-                f"{changed} new or updated conversation{'s' if changed != 1 else ''}."
-                if changed
-                else "No newer conversations.",
-                markup=False,
-                timeout=3,
-            )
+        app = self.app
+        label = getattr(app, "account_label", "") or self.engine.host
 
-    def _merge_newer(self, page) -> None:  # type: ignore[no-untyped-def]
-        keep = self._highlighted_id()
-        if self.inbox.add_newer_page(page):
-            self.conversation_list.rows_changed(keep)
-            self.conversation_list.footer_text = self._end_text()
-            self.update_title()
-            self._refresh_open_thread(page.conversations)
+        def answer(again: bool | None) -> None:
+            if again:
+                app.action_login(self.engine.host)  # type: ignore[attr-defined]
 
-    def _refresh_open_thread(self, conversations: list[Conversation]) -> None:
-        """A new message in the conversation being read shows without reopening it."""
-        shown = self.thread_view.conversation
-        if shown is None:
-            return
-        for conversation in conversations:
-            if conversation.id == shown.id and conversation.last_status != shown.last_status:
-                self.thread_view.conversation = conversation
-                self.load_thread(conversation)
-                return
+        app.push_screen(TokenRefusedScreen(label, reason), answer)
 
-    # -- the thread --------------------------------------------------------
+    # -- paging and the thread -------------------------------------------------------
 
-    def on_conversation_list_opened(self, message: ConversationList.Opened) -> None:
-        self.open(message.conversation)
+    def on_conversation_list_near_end(self, message: ConversationList.NearEnd) -> None:
+        self.engine.need_more(now=message.now)
 
-    def open(self, conversation: Conversation) -> None:
+    async def on_conversation_list_opened(self, message: ConversationList.Opened) -> None:
+        await self.open(message.conversation)
+
+    async def open(self, conversation: Conversation) -> None:
         """Shows a conversation's thread (from the cache at once), then refreshes it."""
         self.add_class("-reading")
-        cached = self.session.cached_thread(conversation)
-        self.thread_view.show(conversation, cached, note="Refreshing the thread…")
         self.thread_view.focus()
         self.sync_bindings()
-        self.session.remember_open(conversation.id)
-        self.load_thread(conversation)
-        if conversation.unread:
-            self.call_after_refresh(self.mark_read, conversation)
+        await self.engine.open(conversation)
 
-    @work(group="thread", exclusive=True, exit_on_error=False)
-    async def load_thread(self, conversation: Conversation) -> None:
-        if conversation.last_status is None:
-            self.thread_view.show(conversation, [], note="This conversation has no messages.")
-            return
-        try:
-            thread = await self.session.fetch_thread(conversation)
-        except ApiError as error:
-            self.report(error, quiet_offline=True)
-            cached = self.session.cached_thread(conversation)
-            self.thread_view.show(conversation, cached, note=f"Not refreshed: {error}")
-            return
-        self.went_online()
+    # -- actions -------------------------------------------------------------------------
+
+    def _target(self) -> Conversation | None:
+        """The conversation an action applies to: the open one when reading it."""
         shown = self.thread_view.conversation
-        if shown is not None and shown.id == conversation.id:
-            self.thread_view.show(conversation, thread)
+        if self.thread_view.has_focus and shown is not None:
+            index = self.engine.inbox.index_of(shown.id)
+            return None if index is None else self.engine.inbox[index]
+        return self.conversation_list.highlighted
 
-    # -- navigation ----------------------------------------------------------
+    async def action_mark_read(self) -> None:
+        conversation = self._target()
+        if conversation is None:
+            return
+        if not conversation.unread:
+            self.notify("Already read.", markup=False, timeout=2)
+            return
+        await self.engine.mark_read(conversation.id)
+
+    async def action_remove(self) -> None:
+        conversation = self._target()
+        if conversation is None:
+            return
+        row = await self.engine.remove(conversation.id)
+        if row is not None:
+            who = one_line(", ".join(a.label for a in row.accounts) or "yourself", 40)
+            self.notify(f"Removed the conversation with {who}. u undoes.", markup=False, timeout=5)
+
+    async def action_undo(self) -> None:
+        row = await self.engine.undo()
+        if row is not None:
+            index = self.engine.inbox.index_of(row.id)
+            if index is not None:
+                self.conversation_list.cursor = index
+            self.notify("Removal undone.", markup=False, timeout=2)
+        self.sync_bindings()
+
+    def action_refresh(self) -> None:
+        self.engine.refresh()
+
+    async def flush(self) -> str | None:
+        """Before quitting or switching: sends what is queued; says what could not go."""
+        return await self.engine.flush()
+
+    # -- navigation ----------------------------------------------------------------------
 
     def action_switch_pane(self) -> None:
         if self.conversation_list.has_focus and self.thread_view.conversation is not None:
@@ -296,12 +257,6 @@ class InboxScreen(InboxActions):
         self.remove_class("-reading")
         self.conversation_list.focus()
         self.sync_bindings()
-
-    def action_refresh(self) -> None:
-        if self._paging_failed:
-            self._paging_failed = False
-            self.load_next_page()
-        self.refresh_newer()
 
     def action_help(self) -> None:
         self.app.push_screen(
@@ -323,16 +278,12 @@ class InboxScreen(InboxActions):
             narrow = self.has_class("-narrow")
             return self.thread_view.conversation is not None and not narrow
         if action == "undo":
-            return True if self.undo_stack else None
+            return True if self.engine.can_undo else None
         return True
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A bug in a worker is logged and shown as one line; the app goes on."""
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            error = event.worker.error
-            log.error("worker %s failed", event.worker.name, exc_info=error)
-            if event.worker.group == "paging":
-                self._paging_failed = True
-                self.conversation_list.footer_text = "⚠ Could not load more (r retries)"
-            text = one_line(f"Unexpected error: {type(error).__name__}: {error}", 200)
-            self.notify(text, severity="error", markup=False, timeout=8)
+    def sync_bindings(self) -> None:
+        """Refreshes the footer only when a key appears or goes: a rebuild costs ~20 ms."""
+        state = tuple(self.check_action(a, ()) for a in ("back", "switch_pane", "undo"))
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()

@@ -59,7 +59,12 @@ class ConversationList(ScrollView, can_focus=True):
     """The line after the last conversation: loading, the end, or what went wrong."""
 
     class NearEnd(Message):
-        """The cursor or the view came close to the last loaded row."""
+        """The cursor or the view came close to the last loaded row; `now` when the user
+        asked for the end (End or G), so a page that failed is tried again at once."""
+
+        def __init__(self, *, now: bool = False) -> None:
+            super().__init__()
+            self.now = now
 
     class Opened(Message):
         """The user asked to open a conversation."""
@@ -83,6 +88,8 @@ class ConversationList(ScrollView, can_focus=True):
         self.pending = pending if pending is not None else set()
         """Ids whose mark-read the server has not confirmed yet (drawn with a hollow mark)."""
         self._now = clock or utc_now
+        self._cursor_id: str | None = None
+        """The highlighted conversation: the cursor stays on it when rows come and go."""
 
     # -- what the screen calls --------------------------------------------
 
@@ -92,20 +99,23 @@ class ConversationList(ScrollView, can_focus=True):
             return self.inbox[self.cursor]
         return None
 
-    def rows_changed(self, keep: str | None = None, *, first_changed: int = 0) -> None:
+    def rows_changed(self, *, first_changed: int = 0) -> None:
         """Call after rows were added or removed.
 
-        `keep` holds the cursor on that conversation, on the same line of the
-        screen: rows arriving above it scroll the view with it, not past it.
+        The cursor stays on its conversation, on the same line of the screen:
+        rows arriving above it scroll the view with it, not past it. (When its
+        row is gone, the cursor stays on its line, on the row that took its place.)
         `first_changed` is the first row index that differs (a page appended at
         the bottom changes nothing on screen, so nothing is repainted).
         """
         line_on_screen = self.cursor - self.scroll_offset.y
         moved = False
+        keep = self._cursor_id
         if keep is not None and (index := self.inbox.index_of(keep)) is not None:
             moved = index != self.cursor
             self.set_reactive(ConversationList.cursor, index)
         self.set_reactive(ConversationList.cursor, self._clamp(self.cursor))
+        self._track_cursor()
         self._set_virtual_height(len(self.inbox) + 1)
         if moved and 0 <= line_on_screen < self.size.height:
             self.scroll_to(y=max(0, self.cursor - line_on_screen), animate=False, immediate=True)
@@ -140,6 +150,7 @@ class ConversationList(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         self.cursor = self._clamp(len(self.inbox) - 1)
+        self.post_message(self.NearEnd(now=True))
 
     def action_page_down(self) -> None:
         self.cursor = self._clamp(self.cursor + max(1, self.size.height - 1))
@@ -154,6 +165,7 @@ class ConversationList(ScrollView, can_focus=True):
     # -- drawing -----------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
+        self._track_cursor()
         self._refresh_row(old)
         self._refresh_row(new)
         # On the last row, the line below it (loading, or the end) comes into view too.
@@ -231,6 +243,10 @@ class ConversationList(ScrollView, can_focus=True):
     def _width(self) -> int:
         """The width rows are drawn in: the widget's, less its scrollbar."""
         return self.scrollable_content_region.width
+
+    def _track_cursor(self) -> None:
+        row = self.highlighted
+        self._cursor_id = row.id if row is not None else None
 
     def _clamp(self, index: int) -> int:
         return max(0, min(index, len(self.inbox) - 1))

@@ -1,0 +1,1065 @@
+"""The sync engine: one account's inbox kept true, whatever the network does.
+
+It owns every piece of state that keeps the inbox true, each in one place:
+the loaded rows and where paging stands (`inbox`, `paging`), whether the
+server answers (`online`, `problem`, one backoff), the durable outbox and
+its rollbacks, the undo window, and the unread count. The screen sends it
+intents (`need_more`, `mark_read`, `remove`, `undo`, `refresh`, `retry_now`,
+`open`) and observes what changed through the `Change`s it is given.
+
+Transient failures heal by themselves: a 429 waits until the limit lifts,
+anything else transient (5xx, proxy pages, timeouts, drops, oversized or
+endless answers) is tried again after a capped exponential backoff with
+jitter, and one retry brings back everything that failed. Permanent answers
+(401, 403, 404, 410, 422) are not retried; each is one line.
+
+SQLite work runs on one worker thread, never on the caller's event loop; the
+HTTP client is built on first use, after the first paint. It knows nothing
+of widgets; the time comes from a `Clock`, so tests move it by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from dminbox.clock import Clock, SystemClock
+from dminbox.errors import ApiError, AuthenticationError, NetworkError, NotFoundError
+from dminbox.inbox import Inbox
+from dminbox.models import Conversation, Status
+from dminbox.text import one_line
+
+if TYPE_CHECKING:
+    from dminbox.client import MastodonClient
+    from dminbox.page import Page
+    from dminbox.store import Cache, QueuedAction
+
+__all__ = [
+    "Backoff",
+    "Change",
+    "Engine",
+    "Notice",
+    "RowChanged",
+    "RowGone",
+    "RowsChanged",
+    "StateChanged",
+    "ThreadChanged",
+    "TokenRefused",
+]
+
+log = logging.getLogger(__name__)
+
+UNDO_SECONDS = 5.0
+"""How long a removal can be undone before it is sent."""
+CACHE_BATCH = 200
+"""Conversations read from the cache at a time: the first screen costs the same at any size."""
+REFRESH_PAGES = 25
+"""At most this many pages are walked down from page 1 to meet what is already loaded."""
+SWEEP_PAGES = 5
+"""Pages past the first that the background check for rows deleted elsewhere reads."""
+SWEEP_PAUSE = 3.0
+"""Seconds between two pages of that check: it must stay cheap."""
+
+T = TypeVar("T")
+Want = Literal["outbox", "refresh", "page", "thread"]
+
+
+# -- what the engine tells its observer ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowsChanged:
+    """Rows were added, removed or moved; `first_changed` is the first index that differs."""
+
+    first_changed: int = 0
+
+
+@dataclass(frozen=True)
+class RowChanged:
+    """One row changed in place (its unread state, or its pending mark)."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class RowGone:
+    """A row left the list for good (removed, or deleted elsewhere)."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """Something the title or the status line says changed: counts, health, paging."""
+
+
+@dataclass(frozen=True)
+class ThreadChanged:
+    """The open conversation's messages, from the cache or freshly from the server."""
+
+    conversation: Conversation
+    statuses: list[Status]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A one-line message worth a toast (an action refused, a damaged cache rebuilt)."""
+
+    text: str
+    severity: Literal["information", "warning", "error"] = "information"
+    timeout: float = 6.0
+
+
+@dataclass(frozen=True)
+class TokenRefused:
+    """The server refused the token (401): told once; queued actions stay queued."""
+
+    reason: str
+
+
+Change = RowsChanged | RowChanged | RowGone | StateChanged | ThreadChanged | Notice | TokenRefused
+
+
+# -- backoff -----------------------------------------------------------------------
+
+
+@dataclass
+class Backoff:
+    """Capped exponential backoff with jitter: 2 s, 4 s, 8 s … up to a minute, each
+    drawn from its upper half so that many clients do not come back in step."""
+
+    base: float = 2.0
+    cap: float = 60.0
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * 2**self.failures)
+        self.failures = min(self.failures + 1, 30)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class _Removal:
+    """A removal inside (or past) its undo window: `u` can take it back until it is sent."""
+
+    index: int
+    row: Conversation
+    seq: int | None = None
+
+
+PagingStatus = Literal["idle", "loading", "failed", "end"]
+
+
+class Engine:
+    """One account's inbox: the cache first, the server behind it, kept in step."""
+
+    def __init__(
+        self,
+        *,
+        open_store: Callable[[], Cache],
+        open_client: Callable[[], MastodonClient],
+        host: str = "",
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._open_store = open_store
+        self._open_client = open_client
+        self._client: MastodonClient | None = None
+        self.store: Cache | None = None
+        self.host = host
+        self.clock: Clock = clock or SystemClock()
+        self.backoff = Backoff(rng=rng or random.Random())
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="dminbox-store"
+        )
+        self._observers: list[Callable[[Change], None]] = []
+
+        self.inbox = Inbox()
+        """The loaded rows, newest first: what the list draws."""
+        self.rows_known = False
+        """True once the cache or the server has said what the inbox holds."""
+        self.paging: PagingStatus = "idle"
+        self.paging_loop = False
+        """True when the server's `next` link pointed back at a page already read."""
+        self.online: bool | None = None
+        """None until the server first answers or fails; False after a network failure."""
+        self.problem = ""
+        """One line: what went wrong and what the engine does about it; "" when all is well."""
+        self.retry_at: float | None = None
+        """When the next automatic try is (clock seconds), while something waits for one."""
+        self.token_refused = False
+        self.pending_reads: set[str] = set()
+        """Conversations marked read here whose read the server has not confirmed yet."""
+        self.pending_count = 0
+        """Actions in the outbox, as last counted."""
+        self._cached_unread = 0
+        self._cache_has_more = False
+        self._undo: list[_Removal] = []
+        self._removed: set[str] = set()
+        """Removals the server confirmed this run: a page in flight must not bring them back."""
+        self._in_flight: set[int] = set()
+        self._wants: set[Want] = set()
+        self._thread_wanted: Conversation | None = None
+        self.open_conversation: Conversation | None = None
+        self._send_lock = asyncio.Lock()
+        self._loading_page = False
+        self._refreshing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: set[asyncio.Task[Any]] = set()
+        self._retry_timer: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    # -- observing ---------------------------------------------------------------
+
+    def observe(self, callback: Callable[[Change], None]) -> None:
+        """`callback` is called, on the engine's event loop, with every change."""
+        self._observers.append(callback)
+
+    def _emit(self, change: Change) -> None:
+        for callback in list(self._observers):
+            try:
+                callback(change)
+            except Exception:  # an observer's bug must not stop the engine
+                log.exception("an observer failed on %r", change)
+
+    @property
+    def unread_count(self) -> int:
+        """Unread conversations: the cache's count, never below what is loaded (the cache
+        may have been pruned below the loaded rows)."""
+        return max(self.inbox.unread_count, self._cached_unread)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def durable(self) -> bool:
+        """True when queued actions survive a restart (a cache on disk)."""
+        return self.store is not None and self.store.path is not None
+
+    # -- plumbing ------------------------------------------------------------------
+
+    async def _db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs store work on the store's own thread: the event loop never waits on disk."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(function, *args, **kwargs)
+        )
+
+    @property
+    def client(self) -> MastodonClient:
+        if self._client is None:
+            self._client = self._open_client()
+        return self._client
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str = "") -> None:
+        """Runs engine work in the background; a bug is logged and shown in one line."""
+        if self._closed:
+            work.close()
+            return
+        task = asyncio.get_running_loop().create_task(self._guarded(work), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.exception("engine work failed")
+            text = one_line(f"Unexpected error: {type(error).__name__}: {error}", 200)
+            self._emit(Notice(text, "error", 10))
+
+    def _after(self, seconds: float, work: Callable[[], Coroutine[Any, Any, Any]]) -> asyncio.Task:
+        """Starts `work` once the clock says `seconds` have passed."""
+
+        async def wait_then_start() -> None:
+            await self.clock.sleep(seconds)
+            self._spawn(work())
+
+        timer = asyncio.get_running_loop().create_task(wait_then_start())
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+        return timer
+
+    async def idle(self) -> None:
+        """Waits until no engine work is running (sleeping timers do not count)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.sleep(0)
+
+    # -- start and stop --------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Opens the cache and shows what it holds: the first screen, before any request."""
+        store = await self.open_store()
+        start = await self._db(_read_start, store)
+        self.pending_reads.update(start.pending_reads)
+        self.pending_count = start.pending
+        self._cached_unread = start.unread
+        self._cache_has_more = len(start.rows) >= CACHE_BATCH
+        inbox = self.inbox
+        if start.rows:
+            inbox.add_older(start.rows)
+            self.rows_known = True
+            if start.paging.started:
+                # Resume where paging stopped; otherwise (rows stored by a script, say)
+                # the frontier is unknown and paging starts again from the first page.
+                inbox.started = True
+                inbox.next_url = start.paging.next_url
+                inbox.prev_url = start.paging.prev_url
+                inbox.reached_end = start.paging.reached_end or start.paging.next_url is None
+        self.paging = "end" if not inbox.has_more and not self._cache_has_more else "idle"
+        if store.notice:
+            self._emit(Notice(one_line(store.notice), "warning", 10))
+        self._emit(RowsChanged(0))
+        self._emit(StateChanged())
+        if start.open_row is not None:
+            self.open_conversation = start.open_row
+            self._emit(ThreadChanged(start.open_row, start.open_thread))
+
+    async def open_store(self) -> Cache:
+        """Opens the cache (on the store's thread); `start` does it for the app."""
+        if self.store is None:
+            self.store = await self._db(self._open_store)
+        return self.store
+
+    def connect(self) -> None:
+        """Catches up with the server in the background: call it after the first paint."""
+        self._spawn(self._catch_up(), "catch-up")
+
+    async def _catch_up(self) -> None:
+        assert self.store is not None
+        now = self.clock.now()
+        for action in await self._db(self.store.queued):
+            if action.not_before > now:
+                # A removal left in its undo window (by an earlier run, too) goes when it closes.
+                self._after(action.not_before - now, self._send_outbox)
+        await self._send_outbox()
+        if len(self.inbox):
+            if await self._refresh(quiet=True):
+                self._after(SWEEP_PAUSE, self._sweep)
+        else:
+            await self._load_more()
+
+    async def flush(self) -> str | None:
+        """Before quitting: sends everything, undo window or not; says what could not go."""
+        if self.store is None:
+            return None
+        for timer in list(self._timers):
+            timer.cancel()
+        if not self.token_refused:
+            await self._send_outbox(everything=True)
+        left = await self._db(self.store.queued)
+        if not left:
+            return None
+        reason = next((a.last_error for a in left if a.last_error), "") or "not sent yet"
+        if self.durable:
+            return (
+                f"dminbox: {len(left)} action(s) not sent yet ({one_line(reason)}); "
+                "sent on the next start."
+            )
+        return f"dminbox: {len(left)} action(s) could not be sent: {one_line(reason)}"
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in [*self._timers, *self._tasks]:
+            task.cancel()
+        await asyncio.gather(*self._timers, *self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+        if self.store is not None:
+            await self._db(self.store.close)
+        self._executor.shutdown(wait=False)
+
+    # -- health --------------------------------------------------------------------------
+
+    def _succeeded(self, want: Want) -> None:
+        self._wants.discard(want)
+        changed = self.online is not True
+        self.online = True
+        if not self._wants:
+            self.backoff.reset()
+            changed = changed or bool(self.problem)
+            self.problem = ""
+            self._cancel_retry()
+        if changed:
+            self._emit(StateChanged())
+
+    def _failed(self, error: ApiError, want: Want) -> None:
+        """Decides what a failure means: heal later, ask for a login, or just say so."""
+        self.online = not isinstance(error, NetworkError)
+        if isinstance(error, AuthenticationError):
+            self._wants.add(want)
+            if not self.token_refused:
+                self.token_refused = True
+                self._cancel_retry()
+                self.problem = one_line(f"{error} Press a to switch or log in.")
+                self._emit(TokenRefused(str(error)))
+            self._emit(StateChanged())
+            return
+        if not error.transient:
+            self._wants.discard(want)
+            self.problem = one_line(str(error))
+            self._emit(StateChanged())
+            return
+        self._wants.add(want)
+        # One retry brings back everything that failed: only the first failure since the
+        # last try sets its time (a rate limit that lifts later moves it on).
+        reset_at = _reset_time(error)
+        if self._retry_timer is None or (reset_at and reset_at > (self.retry_at or 0)):
+            self._cancel_retry()
+            delay = self._delay_for(error)
+            self.retry_at = self.clock.now() + delay
+            self._retry_timer = self._after(delay, self._heal)
+        assert self.retry_at is not None
+        when = time.strftime("%H:%M:%S", time.localtime(self.retry_at))
+        offline = "Offline, showing the cache. " if isinstance(error, NetworkError) else ""
+        self.problem = one_line(f"{offline}{error} Trying again at {when}; r retries now.")
+        self._emit(StateChanged())
+
+    def _delay_for(self, error: ApiError) -> float:
+        reset_at = _reset_time(error)
+        if reset_at is not None:
+            wait = reset_at - self.clock.now()
+            if wait > 0:
+                # The limit lifts at a known moment: no sooner, and not much later.
+                return min(wait, 15 * 60) + 0.5
+        return self.backoff.next_delay()
+
+    def _cancel_retry(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        self.retry_at = None
+
+    async def _heal(self) -> None:
+        """One retry for everything that failed: the outbox first, then the reads."""
+        self._retry_timer = None
+        self.retry_at = None
+        wants = set(self._wants)
+        if "outbox" in wants or self.pending_count:
+            await self._send_outbox()
+        if "refresh" in wants:
+            await self._refresh(quiet=True)
+        if "page" in wants:
+            self.paging = "idle"
+            await self._load_more()
+        if "thread" in wants and self._thread_wanted is not None:
+            await self._load_thread(self._thread_wanted)
+
+    def retry_now(self) -> None:
+        """`r`: everything that failed is tried again at once, and newer rows fetched."""
+        if self.token_refused:
+            return
+        self._cancel_retry()
+        self._wants.add("refresh")
+        self._spawn(self._heal(), "retry")
+
+    # -- paging ------------------------------------------------------------------------
+
+    def need_more(self, *, now: bool = False) -> None:
+        """The cursor or the view came near the end: more rows, from the cache or the server.
+
+        A page that failed waits for its retry unless `now` (End or G on the failed row).
+        """
+        if self._loading_page or self.paging == "end":
+            return
+        if self.paging == "failed":
+            if not now or self.token_refused:
+                return
+            self.paging = "idle"
+        self._spawn(self._load_more(), "page")
+
+    async def _load_more(self) -> None:
+        if self._loading_page or self.store is None:
+            return
+        self._loading_page = True
+        try:
+            await self._load_more_now()
+        finally:
+            self._loading_page = False
+
+    async def _load_more_now(self) -> None:
+        assert self.store is not None
+        inbox = self.inbox
+        if self._cache_has_more and len(inbox):
+            rows = await self._db(
+                self.store.conversations, after=inbox[len(inbox) - 1].id, limit=CACHE_BATCH
+            )
+            self._cache_has_more = len(rows) >= CACHE_BATCH
+            if rows:
+                self._emit(RowsChanged(inbox.add_older(rows)))
+                return
+        if not inbox.has_more:
+            self._set_paging("end")
+            return
+        url = inbox.next_url if inbox.started else None
+        if not inbox.should_fetch(url):
+            self._page_loop()
+            return
+        self._set_paging("loading")
+        try:
+            page = await self._fetch(url, older=True)
+        except ApiError as error:
+            self._set_paging("failed")
+            self._failed(error, "page")
+            return
+        first_changed = inbox.add_older_page(page, url)
+        if page.next_url is not None and not inbox.should_fetch(page.next_url):
+            self._page_loop()
+        self.rows_known = True
+        self._set_paging("end" if not inbox.has_more else "idle")
+        await self._save_paging()
+        self._succeeded("page")
+        self._emit(RowsChanged(first_changed))
+        self._emit(StateChanged())
+
+    def _page_loop(self) -> None:
+        """The server's `next` link points at a page already read: the walk ends here."""
+        log.warning("the server's next link repeats a page; paging stops")
+        self.inbox.reached_end = True
+        self.paging_loop = True
+        self._set_paging("end")
+
+    def _set_paging(self, status: PagingStatus) -> None:
+        if status != self.paging:
+            self.paging = status
+            self._emit(StateChanged())
+
+    async def _save_paging(self) -> None:
+        from dminbox.store import PagingState
+
+        assert self.store is not None
+        inbox = self.inbox
+        state = PagingState(inbox.next_url, inbox.prev_url, inbox.reached_end, inbox.started)
+        await self._db(self.store.set_paging, state)
+
+    async def _fetch(self, url: str | None, *, older: bool) -> Page:
+        """A page from the server, stored (minding the outbox) and returned as stored."""
+        assert self.store is not None
+        page = await self.client.conversations(url)
+        removed = set(self._removed)
+        stored = await self._db(
+            _store_page, self.store, page, url if older else None, removed, older
+        )
+        self._cached_unread = stored[1]
+        return stored[0]
+
+    async def send_queued(self) -> None:
+        """For scripts: sends what the app left queued (refusals come as `Notice`s)."""
+        await self._send_outbox()
+
+    async def fetch_first_page(self) -> None:
+        """For scripts: page 1, stored. Raises `ApiError`."""
+        await self._fetch(None, older=False)
+
+    async def cached_unread_count(self) -> int:
+        assert self.store is not None
+        return await self._db(self.store.unread_count)
+
+    async def walk(self, limit: int) -> tuple[list[dict[str, Any]], str]:
+        """For scripts: up to `limit` conversations as the server sent them, from page 1 on.
+
+        No URL is fetched twice; the second string says why the walk ended early, if
+        the server looped. Raises `ApiError`.
+        """
+        rows: list[dict[str, Any]] = []
+        seen_ids: set[str] = set()
+        fetched: set[str | None] = set()
+        url: str | None = None
+        while len(rows) < limit:
+            fetched.add(url)
+            page = await self._fetch(url, older=True)
+            for row in page.raw:
+                if str(row["id"]) not in seen_ids:
+                    seen_ids.add(str(row["id"]))
+                    rows.append(row)
+            if page.is_last:
+                break
+            if page.next_url in fetched:
+                return rows[:limit], "the server's next link repeats a page already read"
+            url = page.next_url
+        return rows[:limit], ""
+
+    # -- newer rows, and rows deleted elsewhere ---------------------------------------
+
+    def refresh(self) -> None:
+        """Fetches what is newer than the loaded rows (and heals what failed)."""
+        self.retry_now()
+
+    async def _refresh(self, *, quiet: bool) -> bool:
+        """Reads page 1 (walking down only while every row on it is new), merges it, and
+        drops the loaded rows the server no longer has. True when it got through."""
+        if self._refreshing or self.store is None:
+            return False
+        self._refreshing = True
+        try:
+            return await self._refresh_now(quiet=quiet)
+        finally:
+            self._refreshing = False
+
+    async def _refresh_now(self, *, quiet: bool) -> bool:
+        inbox = self.inbox
+        before = {c.id: (_last_id(c), c.unread) for c in inbox}
+        rows: list[Conversation] = []
+        fetched: set[str | None] = set()
+        url: str | None = None
+        pages: list[Page] = []
+        try:
+            for _ in range(REFRESH_PAGES):
+                fetched.add(url)
+                page = await self._fetch(url, older=False)
+                pages.append(page)
+                rows.extend(page.conversations)
+                # Walk down only while every row is new: below a known one, all is known.
+                met_known = not before or any(
+                    c.id in before and before[c.id][0] == _last_id(c) for c in page.conversations
+                )
+                if page.is_last or met_known or page.next_url in fetched:
+                    break
+                url = page.next_url
+        except ApiError as error:
+            self._failed(error, "refresh")
+            return False
+        first_page, page = pages[0], pages[-1]
+        complete = page.is_last
+        if not inbox.started:
+            inbox.started = True
+            inbox.next_url = page.next_url
+            inbox.reached_end = page.is_last
+        if first_page.prev_url is not None:
+            inbox.prev_url = first_page.prev_url
+        inbox.add_newer(rows)
+        gone = _gone(inbox, rows, complete=complete)
+        await self._forget(gone)
+        self.rows_known = True
+        await self._save_paging()
+        self._succeeded("refresh")
+        self._emit(RowsChanged(0))
+        self._emit(StateChanged())
+        self._refresh_open_thread(rows)
+        changed = sum(1 for c in rows if before.get(c.id) != (_last_id(c), c.unread))
+        if not quiet or changed:
+            plural = "s" if changed != 1 else ""
+            text = f"{changed} new or updated conversation{plural}." if changed else ""
+            self._emit(Notice(text or "No newer conversations.", timeout=3))
+        return True
+
+    async def _forget(self, ids: list[str]) -> None:
+        """Rows the server no longer has: out of the list and the cache."""
+        if not ids:
+            return
+        assert self.store is not None
+        await self._db(_delete_conversations, self.store, ids)
+        shown = [i for i in ids if self.inbox.remove(i) is not None]
+        for conversation_id in shown:
+            self.pending_reads.discard(conversation_id)
+            self._emit(RowGone(conversation_id))
+        if shown:
+            self._emit(RowsChanged(0))
+            self._emit(StateChanged())
+
+    async def _sweep(self) -> None:
+        """The cheap background check: a few pages past the first, spaced out, for
+        loaded rows deleted elsewhere. A row that only moved up is spared: the suspects
+        are checked against a fresh page 1 before any is dropped."""
+        inbox = self.inbox
+        suspects: set[str] = set()
+        seen: set[str] = set()
+        fetched: set[str | None] = set()
+        try:
+            page = await self.client.conversations(None)
+            for _ in range(SWEEP_PAGES):
+                seen.update(c.id for c in page.conversations)
+                if page.is_last or page.next_url is None or page.next_url in fetched:
+                    break
+                url = page.next_url
+                fetched.add(url)
+                await self.clock.sleep(SWEEP_PAUSE)
+                page = await self.client.conversations(url)
+                dated = [c.last_status.created_at for c in page.conversations if c.last_status]
+                if not dated:
+                    break
+                newest, oldest = max(dated), min(dated)
+                ids = {c.id for c in page.conversations}
+                seen.update(ids)
+                suspects.update(
+                    c.id
+                    for c in inbox
+                    if c.last_status is not None
+                    and oldest <= c.last_status.created_at <= newest
+                    and c.id not in ids
+                )
+                if len(inbox) and _activity(inbox[len(inbox) - 1]) >= oldest:
+                    break  # past the loaded rows
+            suspects -= seen
+            if suspects:
+                fresh = await self.client.conversations(None)
+                suspects -= {c.id for c in fresh.conversations}
+        except ApiError as error:
+            log.info("the background check stopped: %s", error)
+            return
+        await self._forget([c for c in suspects if c in inbox])
+
+    # -- the thread ------------------------------------------------------------------
+
+    async def open(self, conversation: Conversation) -> None:
+        """Shows a conversation's thread from the cache at once, then refreshes it; an
+        unread conversation is marked read."""
+        assert self.store is not None
+        self.open_conversation = conversation
+        cached = await self._db(_cached_thread, self.store, conversation)
+        self._emit(ThreadChanged(conversation, cached, "Refreshing the thread…"))
+        await self._db(self.store.set, last_open=conversation.id)
+        self._spawn(self._load_thread(conversation), "thread")
+        if conversation.unread:
+            await self.mark_read(conversation.id)
+
+    async def _load_thread(self, conversation: Conversation) -> None:
+        assert self.store is not None
+        if conversation.last_status is None:
+            self._emit(ThreadChanged(conversation, [], "This conversation has no messages."))
+            return
+        self._thread_wanted = None
+        try:
+            raw = await self.client.context_raw(conversation.last_status.id)
+        except ApiError as error:
+            if error.transient:
+                self._thread_wanted = conversation
+            self._failed(error, "thread")
+            cached = await self._db(_cached_thread, self.store, conversation)
+            self._emit(ThreadChanged(conversation, cached, f"Not refreshed: {error}"))
+            return
+        thread = await self._db(_store_thread, self.store, conversation, raw)
+        self._succeeded("thread")
+        shown = self.open_conversation
+        if shown is not None and shown.id == conversation.id:
+            self._emit(ThreadChanged(conversation, thread))
+
+    def _refresh_open_thread(self, rows: list[Conversation]) -> None:
+        """A new message in the conversation being read shows without reopening it."""
+        shown = self.open_conversation
+        if shown is None:
+            return
+        for conversation in rows:
+            if conversation.id == shown.id and _last_id(conversation) != _last_id(shown):
+                self.open_conversation = conversation
+                self._spawn(self._load_thread(conversation), "thread")
+                return
+
+    # -- actions ---------------------------------------------------------------------
+
+    async def mark_read(self, conversation_id: str) -> None:
+        """Shows the row read at once; the read is stored, then sent."""
+        assert self.store is not None
+        current = self._row(conversation_id)
+        if current is None or not current.unread:
+            return
+        self.inbox.replace(_with_unread(current, False))
+        self.pending_reads.add(conversation_id)
+        self._emit(RowChanged(conversation_id))
+        try:
+            await self._db(self.store.enqueue, "read", conversation_id)
+        except Exception as error:
+            log.warning("cannot queue a read: %s", error)
+            self.pending_reads.discard(conversation_id)
+            if (row := self._row(conversation_id)) is not None:
+                self.inbox.replace(_with_unread(row, True))
+            self._emit(RowChanged(conversation_id))
+            self._emit(Notice(one_line(f"Could not save that in the cache ({error})."), "error"))
+            return
+        await self._count()
+        self._spawn(self._send_outbox(), "send")
+
+    async def remove(self, conversation_id: str) -> Conversation | None:
+        """Takes the row away at once; the server is told when the undo window closes.
+        Returns the row removed (None when there was none, or the cache refused)."""
+        assert self.store is not None
+        taken = self.inbox.remove(conversation_id)
+        if taken is None:
+            return None
+        index, row = taken
+        removal = _Removal(index, row)
+        self._undo.append(removal)
+        self._emit(RowGone(conversation_id))
+        self._emit(RowsChanged(index))
+        try:
+            removal.seq = await self._db(
+                self.store.enqueue,
+                "remove",
+                conversation_id,
+                not_before=self.clock.now() + UNDO_SECONDS,
+                snapshot=row,
+            )
+        except Exception as error:
+            log.warning("cannot queue a removal: %s", error)
+            self._undo.remove(removal)
+            self.inbox.restore(index, row)
+            self._emit(RowsChanged(index))
+            self._emit(Notice(one_line(f"Could not save that in the cache ({error})."), "error"))
+            return None
+        await self._count()
+        self._after(UNDO_SECONDS, self._send_outbox)
+        return row
+
+    async def undo(self) -> Conversation | None:
+        """Takes back the last removal still in its window; the row returns where it was.
+        Returns it, or None (with a notice) when there is nothing to undo or it is too late."""
+        assert self.store is not None
+        if not self._undo:
+            self._emit(Notice("Nothing to undo.", timeout=2))
+            return None
+        removal = self._undo.pop()
+        seq = removal.seq
+        cancelled = None
+        if seq is not None and seq not in self._in_flight:
+            cancelled = await self._db(self.store.cancel, seq)
+        if cancelled is None:
+            self._emit(StateChanged())
+            self._emit(
+                Notice("Too late to undo: the removal is being sent or was sent.", timeout=3)
+            )
+            return None
+        index = self.inbox.restore(removal.index, removal.row)
+        await self._count()
+        self._emit(RowsChanged(min(index, removal.index)))
+        self._emit(StateChanged())
+        return removal.row
+
+    async def _send_outbox(self, *, everything: bool = False) -> None:
+        """Sends what is due, in order, one sender at a time; stops at the first that must
+        wait. `everything` also sends removals inside their undo window (on quit)."""
+        if self.store is None or self.token_refused:
+            return
+        async with self._send_lock:
+            now = self.clock.now()
+            kept = False
+            for action in await self._db(self.store.queued):
+                if not everything and action.not_before > now:
+                    continue
+                if not await self._db(self.store.is_queued, action.seq):
+                    continue  # undone while an earlier action was being sent
+                self._in_flight.add(action.seq)
+                try:
+                    kept = not await self._send(action)
+                finally:
+                    self._in_flight.discard(action.seq)
+                if kept:
+                    break
+            if not kept and "outbox" in self._wants:
+                self._wants.discard("outbox")  # what failed was undone, or sent meanwhile
+                if not self._wants:
+                    self.problem = ""
+                    self._cancel_retry()
+                    self._emit(StateChanged())
+        await self._count()
+
+    async def _send(self, action: QueuedAction) -> bool:
+        """Sends one action; False when it stays queued for a later try."""
+        assert self.store is not None
+        store = self.store
+        conversation_id = action.conversation_id
+        try:
+            if action.action == "read":
+                await self.client.mark_read(conversation_id)
+            elif action.action == "remove":
+                await self.client.remove(conversation_id)
+            else:
+                await self._db(store.done, action.seq)
+                return True
+        except NotFoundError:
+            # Gone already (removed elsewhere): what the user wanted, or moot.
+            await self._db(store.done, action.seq)
+            self._removed.add(conversation_id)
+            self._undo = [r for r in self._undo if r.seq != action.seq]
+            self.pending_reads.discard(conversation_id)
+            await self._forget([conversation_id])
+            if action.action == "read":
+                self._emit(Notice("That conversation is already gone.", timeout=4))
+            return True
+        except ApiError as error:
+            if error.transient or isinstance(error, AuthenticationError):
+                await self._db(store.failed, action.seq, str(error))
+                self._failed(error, "outbox")
+                return False
+            await self._db(store.done, action.seq)
+            await self._roll_back(action, error)
+            return True
+        await self._db(store.done, action.seq)
+        self._undo = [r for r in self._undo if r.seq != action.seq]
+        if action.action == "remove":
+            self._removed.add(conversation_id)
+        if conversation_id in self.pending_reads:
+            self.pending_reads.discard(conversation_id)
+            self._emit(RowChanged(conversation_id))
+        self._succeeded("outbox")
+        return True
+
+    async def _roll_back(self, action: QueuedAction, error: ApiError) -> None:
+        """The server said no for good: the cache and the screen go back to what it holds."""
+        assert self.store is not None
+        conversation_id = action.conversation_id
+        self.pending_reads.discard(conversation_id)
+        if action.action == "read":
+            await self._db(self.store.set_unread, conversation_id, True)
+            if (row := self._row(conversation_id)) is not None:
+                self.inbox.replace(_with_unread(row, True))
+            self._emit(RowChanged(conversation_id))
+            verb = "mark read"
+        else:
+            await self._db(self.store.unhide, action)
+            removal = next((r for r in self._undo if r.seq == action.seq), None)
+            self._undo = [r for r in self._undo if r.seq != action.seq]
+            row = removal.row if removal else action.snapshot
+            if row is not None:
+                index = self.inbox.restore(removal.index if removal else 0, row)
+                self._emit(RowsChanged(index))
+            verb = "remove"
+        self._emit(Notice(one_line(f"Could not {verb}: {error}"), "error", 8))
+        self._emit(StateChanged())
+
+    async def _count(self) -> None:
+        assert self.store is not None
+        pending, unread = await self._db(_counts, self.store)
+        if (pending, unread) != (self.pending_count, self._cached_unread):
+            self.pending_count, self._cached_unread = pending, unread
+            self._emit(StateChanged())
+
+    def _row(self, conversation_id: str) -> Conversation | None:
+        index = self.inbox.index_of(conversation_id)
+        return None if index is None else self.inbox[index]
+
+
+# -- store work, run on the store's thread ---------------------------------------------
+
+
+@dataclass
+class _Start:
+    rows: list[Conversation]
+    paging: Any
+    pending_reads: set[str]
+    pending: int
+    unread: int
+    open_row: Conversation | None
+    open_thread: list[Status]
+
+
+def _read_start(store: Cache) -> _Start:
+    rows = store.conversations(limit=CACHE_BATCH)
+    queued = store.queued()
+    last_open = store.get("last_open")
+    open_row = store.conversation(last_open) if last_open else None
+    return _Start(
+        rows=rows,
+        paging=store.paging(),
+        pending_reads={a.conversation_id for a in queued if a.action == "read"},
+        pending=len(queued),
+        unread=store.unread_count(),
+        open_row=open_row,
+        open_thread=_cached_thread(store, open_row) if open_row else [],
+    )
+
+
+def _store_page(
+    store: Cache, page: Page, page_url: str | None, removed: set[str], older: bool
+) -> tuple[Page, int]:
+    """Stores a page, minding the outbox: a queued removal hides its row, a read stays read."""
+    from dataclasses import replace
+
+    queued = store.queued()
+    removing = {a.conversation_id for a in queued if a.action == "remove"} | removed
+    reading = {a.conversation_id for a in queued if a.action == "read"}
+    keep: list[Conversation] = []
+    raw: list[dict[str, Any]] = []
+    for conversation, row in zip(page.conversations, page.raw, strict=True):
+        if conversation.id in removing:
+            continue
+        if conversation.id in reading and conversation.unread:
+            conversation = _with_unread(conversation, False)
+            row = {**row, "unread": False}
+        keep.append(conversation)
+        raw.append(row)
+    store.put_conversations(raw, page_url=page_url)
+    if older:
+        store.page_read(page_url)
+    return replace(page, conversations=keep, raw=raw), store.unread_count()
+
+
+def _store_thread(
+    store: Cache, conversation: Conversation, context: dict[str, Any]
+) -> list[Status]:
+    raw = [*(context.get("ancestors") or []), *(context.get("descendants") or [])]
+    valid = [s for s in raw if isinstance(s, dict) and "id" in s]
+    store.put_thread(conversation.id, valid)
+    return _cached_thread(store, conversation)
+
+
+def _cached_thread(store: Cache, conversation: Conversation) -> list[Status]:
+    statuses = store.thread(conversation.id)
+    if not statuses and conversation.last_status is not None:
+        return [conversation.last_status]
+    return statuses
+
+
+def _delete_conversations(store: Cache, ids: list[str]) -> None:
+    for conversation_id in ids:
+        store.delete_conversation(conversation_id)
+
+
+def _counts(store: Cache) -> tuple[int, int]:
+    return len(store.queued()), store.unread_count()
+
+
+# -- rows ----------------------------------------------------------------------------
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _reset_time(error: ApiError) -> float | None:
+    """When a rate limit lifts (clock seconds), if the server said."""
+    reset_at: datetime | None = getattr(error, "reset_at", None)
+    return reset_at.timestamp() if reset_at is not None else None
+
+
+def _last_id(conversation: Conversation) -> str | None:
+    return conversation.last_status.id if conversation.last_status else None
+
+
+def _activity(conversation: Conversation) -> datetime:
+    status = conversation.last_status
+    return status.created_at if status is not None else _OLDEST
+
+
+def _with_unread(conversation: Conversation, unread: bool) -> Conversation:
+    return conversation.model_copy(update={"unread": unread})
+
+
+def _gone(inbox: Inbox, rows: list[Conversation], *, complete: bool) -> list[str]:
+    """Loaded rows the server no longer has: those dated within what `rows` (the newest,
+    just read) cover, yet absent from them. With `complete`, `rows` are the whole inbox.
+    Rows without a date are never judged."""
+    seen = {c.id for c in rows}
+    dated = [c.last_status.created_at for c in rows if c.last_status is not None]
+    if not dated and not complete:
+        return []
+    oldest = _OLDEST if complete else min(dated)
+    return [
+        c.id
+        for c in inbox
+        if c.id not in seen and c.last_status is not None and c.last_status.created_at >= oldest
+    ]

@@ -19,7 +19,8 @@ from dminbox import accounts, login_flow
 from dminbox.accounts import AccountEntry, StoredAccount
 from dminbox.config import ConfigError
 from dminbox.login_flow import LoginStarted
-from dminbox.oauth import LoginError, Target, http_client, parse_instance, revoke_token
+from dminbox.errors import LoginError
+from dminbox.oauth import Target, http_client, parse_instance, revoke_token
 
 __all__ = ["login", "logout", "print_accounts", "run"]
 

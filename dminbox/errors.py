@@ -1,13 +1,23 @@
-"""The errors the Mastodon client raises, each with a one-line message for people.
+"""The errors the Mastodon client and the login raise, each with a one-line message for people.
 
-ApiError
-├── NetworkError          the server could not be reached, or the connection broke
-├── AuthenticationError   401: the token is missing, invalid or revoked
-├── MissingScopeError     403: the token lacks the scope for this action
-├── NotFoundError         404: the record is not yours, or is gone
-├── ValidationError       422: the server refused the request's content
-├── RateLimitedError      429: too many requests; `reset_at` tells when to retry
-└── ServerError           5xx, or a response that is not what the API promises
+`transient` says whether the same request may succeed later by itself (T) or
+whether retrying cannot help until something changes (-):
+
+ApiError                  - any other refusal (400, 405, ... and other 4xx)
+├── NetworkError          T the server could not be reached, timed out, or dropped the connection
+├── AuthenticationError   - 401: the token is missing, invalid or revoked
+├── MissingScopeError     - 403: the token lacks the scope for this action
+├── NotFoundError         - 404 and 410: the record is not yours, or is gone
+├── ValidationError       - 422: the server refused the request's content
+├── RateLimitedError      T 429: too many requests; `reset_at` tells when to retry
+├── ServerError           T 5xx, a proxy's error page, a body that is not JSON, an answer
+│                           too large or too slow (a redirect is one too, not transient)
+└── LoginError            - logging in or out failed; wraps (and copies `transient` of)
+    │                       the error above when the network or server caused it
+    └── RegistrationRejected  the server no longer knows the stored app registration
+
+The texts come from one place, dminbox/http.py, so a failure reads the same
+in the inbox and in the login.
 """
 
 from __future__ import annotations
@@ -17,10 +27,12 @@ from datetime import datetime
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "LoginError",
     "MissingScopeError",
     "NetworkError",
     "NotFoundError",
     "RateLimitedError",
+    "RegistrationRejected",
     "ServerError",
     "ValidationError",
 ]
@@ -30,12 +42,18 @@ class ApiError(Exception):
     """Base of every client error. `str(error)` is one line fit for the screen."""
 
     status_code: int | None = None
+    transient: bool = False
+    """True when the same request may succeed later without anything changing."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, transient: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if status_code is not None:
             self.status_code = status_code
+        if transient is not None:
+            self.transient = transient
 
     def __str__(self) -> str:
         return self.message
@@ -43,6 +61,8 @@ class ApiError(Exception):
 
 class NetworkError(ApiError):
     """The server could not be reached, timed out, or dropped the connection."""
+
+    transient = True
 
 
 class AuthenticationError(ApiError):
@@ -63,11 +83,27 @@ class ValidationError(ApiError):
 
 class RateLimitedError(ApiError):
     status_code = 429
+    transient = True
 
     def __init__(self, message: str, *, reset_at: datetime | None = None) -> None:
         super().__init__(message)
         self.reset_at = reset_at
+        """When the limit lifts (an aware datetime), or None when the server did not say."""
 
 
 class ServerError(ApiError):
     """A 5xx answer, a proxy's error page, or a body that is not valid API data."""
+
+    transient = True
+
+
+class LoginError(ApiError):
+    """Logging in or out failed; `str(error)` is one line for the user.
+
+    When the network or the server caused it, the cause is chained
+    (`__cause__`) and its `transient` and `status_code` are copied.
+    """
+
+
+class RegistrationRejected(LoginError):
+    """The server no longer knows the stored app registration (`invalid_client`)."""

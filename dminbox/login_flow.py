@@ -14,9 +14,9 @@ import httpx
 
 from dminbox import accounts
 from dminbox.accounts import AppRegistration, StoredAccount
+from dminbox.errors import RegistrationRejected
 from dminbox.oauth import (
     SCOPES,
-    RegistrationRejected,
     Target,
     authorize_url,
     check_registration,

@@ -7,34 +7,32 @@
         grant = await exchange_code(http, target, app, input())
         account = await verify_credentials(http, target, grant.access_token)
 
-Every failure is a `LoginError` whose text is one line for the user; a
-typed instance that cannot be an instance is a `ConfigError` (bad argument).
+Every failure is a `LoginError` (dminbox/errors.py) whose text is one line
+for the user; a typed instance that cannot be an instance is a `ConfigError`
+(bad argument). The requests go through dminbox/http.py, as the API client's
+do: a network failure, a 429 or a 5xx reads exactly as it does in the inbox.
 No message ever holds a token, a code or a client secret.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
-import pydantic
 
-from dminbox import __version__
 from dminbox.accounts import AppRegistration
 from dminbox.config import ConfigError, normalise_instance
+from dminbox.errors import ApiError, LoginError, RegistrationRejected
+from dminbox.http import READ_TIMEOUT, Reply, build_client, error_for, fetch, server_said
 from dminbox.models import Account
 
 __all__ = [
     "CLIENT_NAME",
     "OOB",
     "SCOPES",
-    "LoginError",
-    "RegistrationRejected",
     "Target",
     "TokenGrant",
     "authorize_url",
@@ -55,14 +53,6 @@ CLIENT_NAME = "dminbox"
 USERNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
 CHECK_CODE = "dminbox-registration-check"
-
-
-class LoginError(Exception):
-    """Logging in or out failed; `str(error)` is one line for the user."""
-
-
-class RegistrationRejected(LoginError):
-    """The server no longer knows the stored app registration (`invalid_client`)."""
 
 
 @dataclass(frozen=True)
@@ -125,15 +115,10 @@ def _ascii_host(value: str) -> str:
 
 
 def http_client(
-    transport: httpx.AsyncBaseTransport | None = None, *, timeout: float = 20.0
+    transport: httpx.AsyncBaseTransport | None = None, *, timeout: float = READ_TIMEOUT
 ) -> httpx.AsyncClient:
-    """The one client a login or logout runs on; redirects are never followed."""
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(timeout, connect=10.0),
-        follow_redirects=False,
-        headers={"User-Agent": f"dminbox/{__version__}", "Accept": "application/json"},
-    )
+    """The one client a login or logout runs on (built by dminbox/http.py): no redirects."""
+    return build_client(transport=transport, timeout=timeout)
 
 
 # -- the steps -------------------------------------------------------------------------
@@ -156,7 +141,7 @@ async def register_app(
         if _is_secret(client_id) and _is_secret(secret):
             return AppRegistration(target.instance, client_id, secret, scopes)
         raise _not_mastodon(target)
-    said = _server_said(response)
+    said = server_said(response)
     if response.status_code in (400, 403, 422) and said:
         raise LoginError(f"{target.host} refused to register dminbox: {said}")
     raise _unexpected(response, target)
@@ -175,7 +160,7 @@ async def check_registration(http: httpx.AsyncClient, target: Target, app: AppRe
 
 async def _trade_code(
     http: httpx.AsyncClient, target: Target, app: AppRegistration, code: str, **extra: str
-) -> httpx.Response:
+) -> Reply:
     """POST /oauth/token with an authorization code (the one request both steps make)."""
     data = {
         "grant_type": "authorization_code",
@@ -247,13 +232,13 @@ async def verify_credentials(http: httpx.AsyncClient, target: Target, token: str
         headers={"Authorization": f"Bearer {token}"},
     )
     if response.status_code in (401, 403):
-        said = _server_said(response) or f"HTTP {response.status_code}"
+        said = server_said(response) or f"HTTP {response.status_code}"
         raise LoginError(f"{target.host} refused the new token ({said}): run dminbox login again")
     if response.status_code != 200:
         raise _unexpected(response, target)
     try:
         account = Account.model_validate(_json_object(response, target))
-    except pydantic.ValidationError:
+    except ValueError:  # pydantic's ValidationError is one
         raise _not_mastodon(target) from None
     username = account.username or account.acct.partition("@")[0]
     if not USERNAME.fullmatch(username) or not _is_secret(account.id):
@@ -271,7 +256,7 @@ async def revoke_token(
     response = await _send(http, "POST", target, "/oauth/revoke", data=data)
     if response.status_code == 200:
         return
-    said = _server_said(response)
+    said = server_said(response)
     if response.status_code in (400, 401, 403) and said:
         raise LoginError(f"{target.host} would not revoke the token: {said}")
     raise _unexpected(response, target)
@@ -281,68 +266,20 @@ async def revoke_token(
 
 
 async def _send(
-    http: httpx.AsyncClient, method: str, target: Target, path: str, **kwargs: object
-) -> httpx.Response:
+    http: httpx.AsyncClient, method: str, target: Target, path: str, **kwargs: Any
+) -> Reply:
     try:
-        return await http.request(method, target.instance + path, **kwargs)  # type: ignore[arg-type]
-    except httpx.TimeoutException:
-        raise LoginError(f"{target.host} did not answer in time; try again later") from None
-    except httpx.TransportError as error:
-        raise LoginError(_network_problem(error, target.host)) from None
-    except httpx.InvalidURL:
-        raise LoginError(f"{target.host} is not a valid host name") from None
+        return await fetch(http, method, target.instance + path, **kwargs)
+    except ApiError as error:
+        raise _login_error(error) from error
 
 
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        for nested in (current.__cause__, current.__context__):
-            if nested is not None:
-                pending.append(nested)
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
+def _login_error(error: ApiError) -> LoginError:
+    """The same text as the inbox would show, as the error the login's callers expect."""
+    return LoginError(error.message, status_code=error.status_code, transient=error.transient)
 
 
-def _network_problem(error: httpx.TransportError, host: str) -> str:
-    causes = list(_causes(error))
-    for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            reason = cause.verify_message or cause.reason or "the certificate is not valid"
-            return f"TLS certificate problem with {host}: {reason}"
-    for cause in causes:
-        if isinstance(cause, ssl.SSLError):
-            reason = (cause.reason or "the secure connection failed").lower().replace("_", " ")
-            if reason == "wrong version number":
-                reason += " (does it speak https on this port?)"
-            return f"TLS problem with {host}: {reason}"
-    for cause in causes:
-        if isinstance(cause, socket.gaierror):
-            return f"cannot find host {_bare(host)}: check the spelling and your connection"
-    for cause in causes:
-        if isinstance(cause, ConnectionRefusedError):
-            return f"{host} refused the connection: check the address and port"
-    text = str(error).lower()
-    if "name or service not known" in text or "nodename nor servname" in text:
-        return f"cannot find host {_bare(host)}: check the spelling and your connection"
-    if isinstance(error, httpx.ConnectError):
-        return f"cannot connect to {host}: check the address and your connection"
-    return f"the connection to {host} broke off; try again"
-
-
-def _bare(host: str) -> str:
-    """The host without its port."""
-    if host.startswith("["):
-        return host.partition("]")[0] + "]"
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
-
-
-def _is_secret(value: object) -> bool:
+def _is_secret(value: object) -> TypeGuard[str]:
     """A token-like string: non-empty, printable, no spaces."""
     return (
         isinstance(value, str)
@@ -351,7 +288,7 @@ def _is_secret(value: object) -> bool:
     )
 
 
-def _json_object(response: httpx.Response, target: Target) -> dict:
+def _json_object(response: Reply, target: Target) -> dict:
     content_type = response.headers.get("content-type", "").lower()
     if "json" not in content_type:
         raise _not_mastodon(target)
@@ -364,7 +301,7 @@ def _json_object(response: httpx.Response, target: Target) -> dict:
     return body
 
 
-def _oauth_error(response: httpx.Response) -> str | None:
+def _oauth_error(response: Reply) -> str | None:
     try:
         body = response.json()
     except ValueError:
@@ -373,26 +310,11 @@ def _oauth_error(response: httpx.Response) -> str | None:
     return error if isinstance(error, str) else None
 
 
-def _server_said(response: httpx.Response) -> str | None:
-    """The server's own error text, made safe for one terminal line."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    said = body.get("error_description") or body.get("error")
-    if not isinstance(said, str):
-        return None
-    clean = " ".join("".join(ch if ch.isprintable() else " " for ch in said).split())
-    return (clean[:197] + "...") if len(clean) > 200 else (clean or None)
-
-
 def _not_mastodon(target: Target) -> LoginError:
     return LoginError(f"{target.host} does not look like a Mastodon server")
 
 
-def _unexpected(response: httpx.Response, target: Target) -> LoginError:
+def _unexpected(response: Reply, target: Target) -> LoginError:
     status = response.status_code
     if 300 <= status < 400:
         location = response.headers.get("location", "")
@@ -401,11 +323,12 @@ def _unexpected(response: httpx.Response, target: Target) -> LoginError:
             safe = "".join(ch for ch in other if ch.isprintable() and not ch.isspace())[:100]
             return LoginError(f"{target.host} sends dminbox to {safe}: try `dminbox login {safe}`")
         return _not_mastodon(target)
-    if status == 429:
-        return LoginError(f"{target.host} is limiting requests: wait a few minutes, then retry")
-    if status >= 500:
-        return LoginError(f"{target.host} has a problem (HTTP {status}): try again later")
-    said = _server_said(response)
+    if status == 429 or status >= 500:
+        cause = error_for(response)
+        login_error = _login_error(cause)
+        login_error.__cause__ = cause
+        return login_error
+    said = server_said(response)
     if said and status not in (404, 405, 410):
         return LoginError(f"{target.host} refused (HTTP {status}): {said}")
     return _not_mastodon(target)

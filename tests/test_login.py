@@ -23,11 +23,11 @@ from dminbox import account_commands, accounts
 from dminbox.accounts import AppRegistration
 from dminbox.cli import build_parser
 from dminbox.config import ConfigError
+from dminbox.errors import LoginError
 from dminbox.fake import FakeMastodon
 from dminbox.oauth import (
     OOB,
     SCOPES,
-    LoginError,
     Target,
     exchange_code,
     http_client,
@@ -355,19 +355,19 @@ def answering(status: int, body: bytes, content_type: str, **headers: str):
     [
         (
             failing(httpx.ConnectError, socket.gaierror(-2, "Name or service not known")),
-            "cannot find host x.example: check the spelling and your connection",
+            "Cannot find x.example: check the spelling and your connection.",
         ),
         (
             failing(httpx.ConnectError, expired_certificate()),
-            "TLS certificate problem with x.example: certificate has expired",
+            "TLS failed with x.example: certificate has expired.",
         ),
         (
             failing(httpx.ConnectError, ConnectionRefusedError(111, "refused")),
-            "x.example refused the connection: check the address and port",
+            "x.example refused the connection: check the address and port.",
         ),
         (
             failing(httpx.ConnectTimeout, TimeoutError()),
-            "x.example did not answer in time; try again later",
+            "x.example did not answer in time.",
         ),
         (
             answering(200, b"<html><body>Welcome</body></html>", "text/html"),
@@ -387,8 +387,7 @@ def answering(status: int, body: bytes, content_type: str, **headers: str):
                 b'{"error": "Validation failed: Registrations are closed\\u001b[2J"}',
                 "application/json",
             ),
-            "x.example refused to register dminbox: Validation failed: Registrations are "
-            "closed [2J",
+            "x.example refused to register dminbox: Validation failed: Registrations are closed",
         ),
         (
             answering(301, b"", "text/html", location="https://social.x.example/api/v1/apps"),
@@ -396,7 +395,7 @@ def answering(status: int, body: bytes, content_type: str, **headers: str):
         ),
         (
             answering(503, b"<html>busy</html>", "text/html"),
-            "x.example has a problem (HTTP 503): try again later",
+            "x.example had a problem, HTTP 503 (an error page, not the API).",
         ),
     ],
 )
@@ -419,7 +418,7 @@ def test_a_token_the_server_refuses_at_once_is_revoked_and_not_stored(capsys):
 
     server.faults.add(Fault(path="/api/v1/accounts/verify_credentials", status=503))
     assert log_in(server) == 1
-    assert "has a problem (HTTP 503)" in capsys.readouterr().err
+    assert "had a problem, HTTP 503" in capsys.readouterr().err
     assert stored()["accounts"] == []
     assert [t for t in server.tokens.values() if t.client_id] and all(
         t.revoked for t in server.tokens.values() if t.client_id
@@ -579,7 +578,7 @@ def test_logout_when_the_server_is_gone_keeps_the_account_until_told(cache_calls
     assert account_commands.run(args("logout"), transport=gone) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith(f"dminbox: cannot find host {HOST}") and "--forget-only" in err
+    assert err.startswith(f"dminbox: Cannot find {HOST}: check") and "--forget-only" in err
     assert len(stored()["accounts"]) == 1 and cache_calls == []
     assert account_commands.run(args("logout", "--forget-only"), transport=gone) == 0
     assert "not revoked" in capsys.readouterr().out

@@ -90,10 +90,10 @@ import bare_app
 from terminal_bytes import COLUMNS, LINES, Terminal, child_env
 
 from dminbox.accounts import save_account
-from dminbox.cache import Cache, PagingState, cache_path
 from dminbox.config import normalise_instance
 from dminbox.fake import FakeMastodon, serve
 from dminbox.session import remember_account
+from dminbox.store import Cache, PagingState, cache_path
 
 BENCH = Path(__file__).resolve().parent
 SIZES = (0, 10_000, 100_000)

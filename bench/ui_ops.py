@@ -47,11 +47,11 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 
-from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.models import Conversation
 from dminbox.page import PAGE_SIZE, Page
 from dminbox.session import InboxSession
+from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.screens.inbox_actions import UNDO_SECONDS

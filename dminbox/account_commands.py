@@ -167,7 +167,7 @@ async def _revoke(entry: AccountEntry, transport: httpx.AsyncBaseTransport | Non
 def _delete_cache(entry: AccountEntry) -> str | None:
     """Deletes the account's cache; returns why it failed, or None."""
     try:
-        from dminbox.cache import delete_account_cache
+        from dminbox.store import delete_account_cache
     except ImportError:
         return None  # no cache module in this build
     try:

@@ -18,6 +18,9 @@ ApiError                  - any other refusal (400, 405, ... and other 4xx)
 
 The texts come from one place, dminbox/http.py, so a failure reads the same
 in the inbox and in the login.
+
+CacheError                the file is not a dminbox cache we can use
+└── CacheBusy             another process held the cache file longer than we wait
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from datetime import datetime
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "CacheBusy",
+    "CacheError",
     "LoginError",
     "MissingScopeError",
     "NetworkError",
@@ -107,3 +112,11 @@ class LoginError(ApiError):
 
 class RegistrationRejected(LoginError):
     """The server no longer knows the stored app registration (`invalid_client`)."""
+
+
+class CacheError(Exception):
+    """The file is not a dminbox cache we can use."""
+
+
+class CacheBusy(CacheError):
+    """Another process held the file for longer than we wait."""

@@ -9,10 +9,10 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.fake import FakeMastodon
 from dminbox.session import InboxSession
+from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 
 HERE = Path(__file__).parent

@@ -1,4 +1,4 @@
-"""A second dminbox process for tests/test_cache.py: writes to one cache file.
+"""A second dminbox process for tests/test_store.py: writes to one cache file.
 
 python tests/cache_writer.py PATH N TAG
     Opens the cache, prints "ready", waits for a line on stdin (the shared
@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dminbox.cache import Cache, PagingState
+from dminbox.store import Cache, PagingState
 
 BATCH = 50
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

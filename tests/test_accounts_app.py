@@ -5,11 +5,11 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from dminbox import accounts
-from dminbox.cache import Cache
 from dminbox.config import Settings
 from dminbox.fake import FakeMastodon
 from dminbox.oauth import SCOPES
 from dminbox.session import SessionOpener
+from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.screens.login import LoginScreen

@@ -15,7 +15,7 @@ CORE = [
     "dminbox.paths",
     "dminbox.cli",
     "dminbox.fake",
-    "dminbox.cache",
+    "dminbox.store",
     "dminbox.session",
     "dminbox.scripts",
     "dminbox.accounts",

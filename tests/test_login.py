@@ -503,16 +503,16 @@ async def test_revoke_answers_empty_also_for_unknown_tokens():
 
 @pytest.fixture
 def cache_calls(monkeypatch) -> list[tuple[str, str]]:
-    """A stand-in for dminbox.cache, recording what logout asks it to delete."""
+    """A stand-in for dminbox.store, recording what logout asks it to delete."""
     calls: list[tuple[str, str]] = []
-    module = types.ModuleType("dminbox.cache")
+    module = types.ModuleType("dminbox.store")
 
     def delete_account_cache(instance: str, account_id: str) -> bool:
         calls.append((instance, account_id))
         return True
 
     module.delete_account_cache = delete_account_cache  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "dminbox.cache", module)
+    monkeypatch.setitem(sys.modules, "dminbox.store", module)
     return calls
 
 
@@ -565,7 +565,7 @@ def test_logout_of_a_named_account_moves_the_default(cache_calls, capsys):
 def test_logout_works_without_a_cache_module(monkeypatch):
     server = FakeMastodon()
     assert log_in(server) == 0
-    monkeypatch.setitem(sys.modules, "dminbox.cache", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "dminbox.store", None)  # import raises ImportError
     assert account_commands.run(args("logout"), transport=server.transport()) == 0
     assert stored()["accounts"] == []
 

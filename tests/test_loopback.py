@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.config import normalise_instance
 from dminbox.errors import NetworkError
 from dminbox.fake import FakeMastodon, Fault, serve
 from dminbox.session import InboxSession
+from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.fake import FakeMastodon, Fault
 from dminbox.session import InboxSession
+from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.widgets.thread_view import MessageView

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from dminbox.cache import Cache
 from dminbox.client import MastodonClient
 from dminbox.errors import NetworkError
 from dminbox.fake import FakeMastodon, Fault
 from dminbox.session import InboxSession
+from dminbox.store import Cache
 
 from conftest import NOW
 from outage import Outage

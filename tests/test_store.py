@@ -1,4 +1,4 @@
-"""The SQLite cache: what goes in comes back, survives crashes, rivals and damage, stays small.
+"""The SQLite store: what goes in comes back, survives crashes, rivals and damage, stays small.
 
 Each test names the promise it guards. Real recorded Mastodon answers
 (tests/fixtures/mastodon) and the fake server's demo inbox are the data.
@@ -27,9 +27,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dminbox.cache import (
-    APPLICATION_ID,
-    PRUNE_SLACK,
+from dminbox.fake import FakeMastodon
+from dminbox.models import Conversation, Status
+from dminbox.store import (
     SCHEMA_VERSION,
     Cache,
     PagingState,
@@ -37,8 +37,8 @@ from dminbox.cache import (
     cache_path,
     delete_account_cache,
 )
-from dminbox.fake import FakeMastodon
-from dminbox.models import Conversation, Status
+from dminbox.store.db import APPLICATION_ID
+from dminbox.store.entities import PRUNE_SLACK
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mastodon"
 WRITER = Path(__file__).parent / "cache_writer.py"

@@ -414,15 +414,15 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _until(reset_at: datetime | None) -> str:
+    """The tail of the message: until 21:14:05 in local time (with the date when far off)."""
     if reset_at is None:
         return ": wait a few minutes"
     try:
         local = reset_at.astimezone()
+        near = abs(reset_at - datetime.now(UTC)) < timedelta(hours=12)
     except (OverflowError, ValueError, OSError):
         return ": wait a few minutes"
-    if local.date() != datetime.now().astimezone().date():
-        return f" until {local:%Y-%m-%d %H:%M:%S}"
-    return f" until {local:%H:%M:%S}"
+    return f" until {local:%H:%M:%S}" if near else f" until {local:%Y-%m-%d %H:%M:%S}"
 
 
 # -- links ------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ import httpx
 
 from dminbox.fake import oauth
 from dminbox.fake.endpoints import Call, Endpoints
-from dminbox.fake.faults import ConnectionDropped, Fault, fault_body
+from dminbox.fake.faults import ConnectionDropped, Fault, fault_body, filler, gzip_bomb
 from dminbox.fake.responses import Answer, HttpError
 
 if TYPE_CHECKING:
@@ -166,11 +167,55 @@ class FakeMastodonApp:
             answer = self.handle(request)
             if fault is not None and fault.drop:
                 raise ConnectionDropped(f"{request.method} {request.path}")
-        headers = [
-            ("content-type", answer.content_type),
-            ("content-length", str(len(answer.body))),
-            *answer.headers,
-        ]
+        if fault is not None:
+            self._change_links(fault, answer, request)
+        if fault is None or not fault.streams:
+            await self._send_whole(send, answer)
+        else:
+            await self._send_stream(send, answer, fault)
+
+    async def _send_whole(self, send: Callable[[dict], Awaitable[None]], answer: Answer) -> None:
+        await self._start(send, answer, len(answer.body))
+        await send({"type": "http.response.body", "body": answer.body})
+
+    async def _send_stream(
+        self, send: Callable[[dict], Awaitable[None]], answer: Answer, fault: Fault
+    ) -> None:
+        """The body as a fault makes it: generated, compressed or dripped, one piece at a time."""
+        pieces: Iterator[bytes]
+        length: int | None
+        if fault.gzip_bomb is not None:
+            answer.headers.append(("Content-Encoding", "gzip"))
+            pieces, length = gzip_bomb(fault.gzip_bomb), None
+        elif fault.body_size is not None:
+            pieces = filler(fault.body_size)
+            length = fault.body_size if fault.content_length else None
+        else:
+            pieces, length = iter((answer.body,)), len(answer.body)
+        await self._start(send, answer, length)
+        for piece in pieces:
+            if fault.drip > 0:
+                for index in range(len(piece)):
+                    await asyncio.sleep(fault.drip)
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": piece[index : index + 1],
+                            "more_body": True,
+                        }
+                    )
+            elif piece:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _start(
+        self, send: Callable[[dict], Awaitable[None]], answer: Answer, length: int | None
+    ) -> None:
+        """The head; without a length the body is sent chunked over a socket."""
+        headers = [("content-type", answer.content_type)]
+        if length is not None:
+            headers.append(("content-length", str(length)))
+        headers.extend(answer.headers)
         await send(
             {
                 "type": "http.response.start",
@@ -178,7 +223,24 @@ class FakeMastodonApp:
                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
             }
         )
-        await send({"type": "http.response.body", "body": answer.body})
+
+    def _change_links(self, fault: Fault, answer: Answer, request: RecordedRequest) -> None:
+        """Replace or extend the Link header as the fault says (`{url}`: this request's URL)."""
+        if fault.link is None and fault.link_extra is None:
+            return
+        query = urlencode(request.query)
+        url = f"{self.server.base_url}{request.path}" + (f"?{query}" if query else "")
+
+        def expand(template: str) -> str:
+            return template.replace("{url}", url).replace("{base}", self.server.base_url)
+
+        current = [v for k, v in answer.headers if k.lower() == "link"]
+        answer.headers = [(k, v) for k, v in answer.headers if k.lower() != "link"]
+        value = expand(fault.link) if fault.link is not None else ", ".join(current)
+        if fault.link_extra is not None:
+            value = ", ".join(part for part in (value, expand(fault.link_extra)) if part)
+        if value:
+            answer.headers.append(("Link", value))
 
     async def _lifespan(
         self, receive: Callable[[], Awaitable[dict]], send: Callable[[dict], Awaitable[None]]
@@ -258,7 +320,11 @@ class FakeMastodonApp:
         assert fault.status is not None
         content_type, body = fault_body(fault.status)
         answer = Answer(fault.status, body, content_type)
-        if fault.status == 429:
+        if fault.status == 429 and fault.retry_after is not None:
+            wait = fault.retry_after
+            value = wait if isinstance(wait, str) else str(max(0, math.ceil(wait)))
+            answer.headers = [("Retry-After", value)]
+        elif fault.status == 429:
             reset = self.server.wall_clock() + timedelta(seconds=fault.reset_after)
             answer.headers = [
                 ("X-RateLimit-Limit", str(RATE_LIMIT)),

@@ -1,4 +1,8 @@
-"""Serves a FakeMastodon on a loopback port: a small HTTP/1.1 server with keep-alive."""
+"""Serves a FakeMastodon on a loopback port: a small HTTP/1.1 server with keep-alive.
+
+Answers are streamed as the app produces them: with the app's Content-Length
+when it gives one, else chunked (HTTP/1.1) or ended by closing (HTTP/1.0).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from dminbox.fake.asgi import CollectedResponse, call_app, http_scope
+from dminbox.fake.asgi import AppResponse, http_scope, open_app
 from dminbox.fake.faults import ConnectionDropped
 from dminbox.fake.responses import JSON_TYPE
 
@@ -69,8 +73,14 @@ def _wants_keep_alive(version: str, headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def _response_head(
-    status: int, headers: list[tuple[bytes, bytes]], body_length: int, keep_alive: bool
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body_length: int | None,
+    keep_alive: bool,
+    *,
+    chunked: bool = False,
 ) -> bytes:
+    """The status line and headers; `body_length` None means chunked or until the close."""
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -79,11 +89,21 @@ def _response_head(
     lines += [
         name + b": " + value
         for name, value in headers
-        if name.lower() not in (b"connection", b"content-length")
+        if name.lower() not in (b"connection", b"content-length", b"transfer-encoding")
     ]
-    lines.append(f"content-length: {body_length}".encode())
+    if body_length is not None:
+        lines.append(f"content-length: {body_length}".encode())
+    elif chunked:
+        lines.append(b"transfer-encoding: chunked")
     lines.append(b"connection: keep-alive" if keep_alive else b"connection: close")
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length" and value.strip().isdigit():
+            return int(value)
+    return None
 
 
 class LoopbackServer:
@@ -169,23 +189,53 @@ class LoopbackServer:
             )
             keep_alive = _wants_keep_alive(version, headers)
             try:
-                response = await call_app(self.fake.asgi, scope, body)
+                response = await open_app(self.fake.asgi, scope, body)
             except ConnectionDropped:
                 return  # hang up without a word, like a crashed upstream
             except Exception:
                 # A bug in the fake: answer like a crashed Rails app and tell the console.
                 logger.exception("the fake server failed on %s %s", method, target)
-                response = CollectedResponse(
-                    500,
-                    [(b"content-type", JSON_TYPE.encode())],
-                    b'{"error":"Internal Server Error"}',
-                )
-                keep_alive = False
-            head = _response_head(response.status, response.headers, len(response.body), keep_alive)
-            writer.write(head + (b"" if method == "HEAD" else response.body))
-            await writer.drain()
-            if not keep_alive:
+                message = b'{"error":"Internal Server Error"}'
+                content_type = [(b"content-type", JSON_TYPE.encode())]
+                writer.write(_response_head(500, content_type, len(message), False) + message)
+                await writer.drain()
                 return
+            try:
+                complete = await _write_answer(writer, response, method, version, keep_alive)
+            finally:
+                await response.aclose()
+            if not (complete and keep_alive):
+                return
+
+
+async def _write_answer(
+    writer: asyncio.StreamWriter,
+    response: AppResponse,
+    method: str,
+    version: str,
+    keep_alive: bool,
+) -> bool:
+    """Streams one answer; False when the connection must close after it (or broke)."""
+    length = _declared_length(response.headers)
+    chunked = length is None and version != "HTTP/1.0"
+    if length is None and not chunked:
+        keep_alive = False  # an HTTP/1.0 client reads until the close
+    writer.write(
+        _response_head(response.status, response.headers, length, keep_alive, chunked=chunked)
+    )
+    if method == "HEAD":
+        await writer.drain()
+        return keep_alive
+    try:
+        while (piece := await response.next_chunk()) is not None:
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            await writer.drain()
+    except ConnectionDropped:
+        return False  # hang up in the middle of the body
+    if chunked:
+        writer.write(b"0\r\n\r\n")
+    await writer.drain()
+    return keep_alive
 
 
 async def serve(

@@ -17,9 +17,8 @@ import httpx
 
 from dminbox import accounts, login_flow
 from dminbox.accounts import AccountEntry, StoredAccount
-from dminbox.config import ConfigError
+from dminbox.errors import ConfigError, LoginError
 from dminbox.login_flow import LoginStarted
-from dminbox.errors import LoginError
 from dminbox.oauth import Target, http_client, parse_instance, revoke_token
 
 __all__ = ["login", "logout", "print_accounts", "run"]

@@ -19,6 +19,8 @@ string split like a shell would (no shell runs it); its output is the token.
 Every write goes to a temporary 0600 file in the same folder, then replaces
 the old file in one step, under a lock, so a crash or a second dminbox never
 leaves half a file. Unknown keys are kept, so newer fields survive older code.
+Reading and checking the file is `dminbox.account_file`'s (shared with
+`dminbox unread-count --offline`); this module adds tokens and writing.
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dminbox.config import ConfigError, normalise_instance
-from dminbox.paths import config_dir
+from dminbox.account_file import (
+    ACCOUNTS_FILE,
+    FORMAT_VERSION,
+    accounts_file,
+    default_row,
+    find_row,
+    load,
+)
+from dminbox.checks import is_token
+from dminbox.errors import ConfigError
 
 __all__ = [
     "ACCOUNTS_FILE",
@@ -57,8 +67,6 @@ __all__ = [
     "token_of",
 ]
 
-ACCOUNTS_FILE = "accounts.json"
-FORMAT_VERSION = 1
 TOKEN_COMMAND_TIMEOUT = 120
 """Seconds a token_command may take: long enough to unlock a password manager."""
 
@@ -103,22 +111,18 @@ class AppRegistration:
     scopes: str
 
 
-def accounts_file() -> Path:
-    return config_dir() / ACCOUNTS_FILE
-
-
 # -- reading -------------------------------------------------------------------------
 
 
 def list_accounts() -> list[AccountEntry]:
     """Every stored account, in the order they were first added."""
-    return [_entry(row) for row in _load(accounts_file())["accounts"]]
+    return [_entry(row) for row in load(accounts_file())["accounts"]]
 
 
 def default_account() -> AccountEntry | None:
     """The last used account; when that is unknown, the one added last; None if none."""
-    data = _load(accounts_file())
-    return _default(data)
+    row = default_row(load(accounts_file()))
+    return None if row is None else _entry(row)
 
 
 def find_account(name: str | None) -> AccountEntry | None:
@@ -128,15 +132,16 @@ def find_account(name: str | None) -> AccountEntry | None:
     bare `user` when only one stored account has that name. Returns None when
     no account is stored and none was named; an unknown name is a ConfigError.
     """
-    data = _load(accounts_file())
+    data = load(accounts_file())
     if not name or not name.strip():
-        return _default(data)
-    return _entry(_find(data, name))
+        row = default_row(data)
+        return None if row is None else _entry(row)
+    return _entry(find_row(data, name))
 
 
 def app_registration(instance: str) -> AppRegistration | None:
     """The stored app registration for this instance origin, if any."""
-    row = _load(accounts_file())["apps"].get(instance)
+    row = load(accounts_file())["apps"].get(instance)
     if row is None:
         return None
     return AppRegistration(instance, row["client_id"], row["client_secret"], row["scopes"])
@@ -145,7 +150,7 @@ def app_registration(instance: str) -> AppRegistration | None:
 def resolve_account(name: str | None) -> StoredAccount | None:
     """The account called `name` (user@host), or the last used one when `name` is None.
 
-    Returns None when no account is stored; raises `dminbox.config.ConfigError`
+    Returns None when no account is stored; raises `dminbox.errors.ConfigError`
     (one line) when `name` is not a stored account or its token cannot be had.
     Naming an account makes it the last used, so it becomes the default.
     """
@@ -213,7 +218,7 @@ def remove_account(acct: str) -> bool:
 
 def mark_used(acct: str) -> None:
     """Make a stored account the default (the "last used"); unknown names are ignored."""
-    data = _load(accounts_file())
+    data = load(accounts_file())
     if data.get("last_used") == acct or not any(r["acct"] == acct for r in data["accounts"]):
         return
     with _editing() as data:
@@ -238,117 +243,6 @@ def forget_app_registration(instance: str) -> None:
 # -- the file ------------------------------------------------------------------------
 
 
-def _empty() -> dict[str, Any]:
-    return {"version": FORMAT_VERSION, "last_used": None, "apps": {}, "accounts": []}
-
-
-def _load(path: Path) -> dict[str, Any]:
-    """The checked contents of the accounts file; an empty store when there is none."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _empty()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8"
-        raise ConfigError(f"cannot read {path}: {reason}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise _corrupt(path, f"not JSON: {error}") from None
-    try:
-        _check(data)
-    except ValueError as error:
-        raise _corrupt(path, str(error)) from None
-    return data
-
-
-def _corrupt(path: Path, reason: str) -> ConfigError:
-    return ConfigError(
-        f"{path} is damaged ({reason}); fix it, or delete it and run `dminbox login` again"
-    )
-
-
-def _check(data: Any) -> None:
-    """Raises ValueError, with a short reason, unless `data` is a valid store."""
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError("no version number")
-    if version > FORMAT_VERSION:
-        raise ValueError(f"version {version} was written by a newer dminbox")
-    if version < 1:
-        raise ValueError(f"unknown version {version}")
-    data.setdefault("apps", {})
-    data.setdefault("accounts", [])
-    data.setdefault("last_used", None)
-    if not isinstance(data["last_used"], str | None):
-        raise ValueError("last_used is not a string")
-    apps = data["apps"]
-    if not isinstance(apps, dict):
-        raise ValueError("apps is not an object")
-    for instance, app in apps.items():
-        if not isinstance(app, dict):
-            raise ValueError(f"the app for {instance} is not an object")
-        for key in ("client_id", "client_secret"):
-            _need_text(app, key, f"the app for {instance}")
-        app.setdefault("scopes", "")
-        if not isinstance(app["scopes"], str):
-            raise ValueError(f"the app for {instance} has scopes that are not text")
-    rows = data["accounts"]
-    if not isinstance(rows, list):
-        raise ValueError("accounts is not a list")
-    seen: set[str] = set()
-    for number, row in enumerate(rows, 1):
-        where = f"account {number}"
-        if not isinstance(row, dict):
-            raise ValueError(f"{where} is not an object")
-        for key in ("acct", "instance", "account_id"):
-            _need_text(row, key, where)
-        acct = row["acct"]
-        if "@" not in acct.strip("@") or not _is_token(acct):
-            raise ValueError(f"{where}: acct {acct!r} is not user@host")
-        where = acct
-        if acct.lower() in seen:
-            raise ValueError(f"{acct} is listed twice")
-        seen.add(acct.lower())
-        try:
-            row["instance"] = normalise_instance(row["instance"])
-        except ConfigError as error:
-            raise ValueError(f"{where}: {error}") from None
-        has_token, has_command = "token" in row, "token_command" in row
-        if has_token == has_command:
-            raise ValueError(f"{where} needs either token or token_command")
-        if has_token:
-            _need_text(row, "token", where)
-            if not _is_token(row["token"]):
-                raise ValueError(f"{where}: the token holds spaces or control characters")
-        else:
-            command = row["token_command"]
-            valid = (isinstance(command, str) and command.strip()) or (
-                isinstance(command, list)
-                and command
-                and all(isinstance(part, str) for part in command)
-            )
-            if not valid:
-                raise ValueError(f"{where}: token_command is not a command")
-        row.setdefault("scopes", "")
-        if not isinstance(row["scopes"], str):
-            raise ValueError(f"{where}: scopes is not text")
-
-
-def _need_text(row: dict[str, Any], key: str, where: str) -> None:
-    value = row.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where} has no {key}")
-
-
-def _is_token(text: str) -> bool:
-    return (
-        bool(text) and text.isascii() and all(ch.isprintable() and not ch.isspace() for ch in text)
-    )
-
-
 def _entry(row: dict[str, Any]) -> AccountEntry:
     command = row.get("token_command")
     argv: tuple[str, ...] | None = None
@@ -371,42 +265,13 @@ def _entry(row: dict[str, Any]) -> AccountEntry:
     )
 
 
-def _default(data: dict[str, Any]) -> AccountEntry | None:
-    rows = data["accounts"]
-    if not rows:
-        return None
-    last = data.get("last_used") or ""
-    for row in rows:
-        if row["acct"].lower() == last.lower():
-            return _entry(row)
-    return _entry(rows[-1])
-
-
-def _find(data: dict[str, Any], name: str) -> dict[str, Any]:
-    wanted = name.strip().lstrip("@").lower()
-    rows = data["accounts"]
-    for row in rows:
-        if row["acct"].lower() == wanted:
-            return row
-    if "@" not in wanted:
-        same_user = [row for row in rows if row["acct"].lower().rpartition("@")[0] == wanted]
-        if len(same_user) == 1:
-            return same_user[0]
-        if same_user:
-            names = ", ".join(row["acct"] for row in same_user)
-            raise ConfigError(f"{name!r} could be {names}: give user@host")
-    known = ", ".join(row["acct"] for row in rows)
-    hint = f"known: {known}" if known else "none is logged in"
-    raise ConfigError(f"no account {name!r} ({hint}); log in with `dminbox login INSTANCE`")
-
-
 @contextlib.contextmanager
 def _editing() -> Iterator[dict[str, Any]]:
     """Read, change and write the store, holding the lock throughout."""
     path = accounts_file()
     folder = _private_folder(path.parent)
     with _locked(folder):
-        data = _load(path)
+        data = load(path)
         yield data
         _write(path, data)
 
@@ -491,7 +356,7 @@ def _run_token_command(acct: str, argv: tuple[str, ...]) -> str:
     token = finished.stdout.decode("utf-8", "replace").strip()
     if not token:
         raise ConfigError(f"{where} printed nothing")
-    if not _is_token(token):
+    if not is_token(token):
         raise ConfigError(
             f"{where} printed more than a token (spaces, several lines or control "
             "characters); make it print the token alone"

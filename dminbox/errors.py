@@ -21,6 +21,9 @@ in the inbox and in the login.
 
 CacheError                the file is not a dminbox cache we can use
 └── CacheBusy             another process held the cache file longer than we wait
+
+ConfigError (a ValueError) a setting, an argument or the accounts file is wrong
+└── NoAccountError        no account was given and none is stored
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ __all__ = [
     "AuthenticationError",
     "CacheBusy",
     "CacheError",
+    "ConfigError",
     "LoginError",
     "MissingScopeError",
     "NetworkError",
+    "NoAccountError",
     "NotFoundError",
     "RateLimitedError",
     "RegistrationRejected",
@@ -120,3 +125,11 @@ class CacheError(Exception):
 
 class CacheBusy(CacheError):
     """Another process held the file for longer than we wait."""
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message is one line for the user."""
+
+
+class NoAccountError(ConfigError):
+    """No account was given and none is stored."""

@@ -1,6 +1,11 @@
 """Where dminbox keeps its files: platformdirs paths, so XDG_* variables redirect them.
 
 Nothing is created on import; callers ask for a folder and get it made, 0700.
+Also here, because `dminbox unread-count --offline` (`dminbox.quick`) must
+find the same files as the full program without loading it: where an
+account's cache lives, and the `last-account` file that tells which account
+a bare token belongs to. This module imports nothing but the standard
+library and platformdirs.
 """
 
 from __future__ import annotations
@@ -30,6 +35,60 @@ def cache_dir() -> Path:
 
 def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in text) or "_"
+
+
+def cache_path(instance: str, account_id: str) -> Path:
+    """Where the cache of one account lives: `<cache dir>/<host>/<account id>.sqlite3`."""
+    host = instance.split("://", 1)[-1]
+    return cache_dir() / _safe_name(host) / f"{_safe_name(account_id)}.sqlite3"
+
+
+def last_account_file(instance: str) -> Path:
+    """Maps token fingerprints to account ids on this instance, for an offline start
+    with a bare --token: one `<fingerprint> <account id>` a line (see `known_account`)."""
+    return cache_path(instance, "x").parent / "last-account"
+
+
+def token_fingerprint(token: str) -> str:
+    """Tells tokens apart without keeping them: a one-way hash, never the token."""
+    try:
+        # The SHA-256 hashlib itself falls back on, without loading OpenSSL: 2 ms that
+        # `unread-count --offline` cannot spare. The same digest.
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - Python 3.12 renamed it (_sha2); some builds lack it
+        from hashlib import sha256
+    return sha256(("dminbox:" + token).encode("utf-8")).hexdigest()[:32]
+
+
+def _remembered(instance: str) -> list[str]:
+    try:
+        return last_account_file(instance).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+
+
+def known_account(instance: str, token: str) -> str | None:
+    """The account a token was last seen to belong to on this instance, if any.
+
+    Keyed by the token's fingerprint, so another token for the same host never
+    opens this account's cache (nor sends its queued actions).
+    """
+    wanted = token_fingerprint(token)
+    for line in _remembered(instance):
+        fingerprint, _, account_id = line.partition(" ")
+        if fingerprint == wanted and account_id.strip():
+            return account_id.strip()
+    return None
+
+
+def is_remembered(instance: str, token: str, account_id: str) -> bool:
+    """True when `last-account` already holds exactly this token's line for this account,
+    so noting it again (`dminbox.session.remember_account`) would change nothing."""
+    return f"{token_fingerprint(token)} {account_id}" in _remembered(instance)
 
 
 def log_file() -> Path:

@@ -14,7 +14,8 @@ import pytest
 from dminbox import accounts
 from dminbox.accounts import AppRegistration, StoredAccount
 from dminbox.cli import build_parser, main
-from dminbox.config import ConfigError, settings_from_args
+from dminbox.config import settings_from_args
+from dminbox.errors import ConfigError
 
 SOCIAL = "https://mastodon.social"
 OTHER = "https://other.example"

@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
+from dminbox.checks import normalise_instance
 from dminbox.cli import main
-from dminbox.config import ConfigError, normalise_instance, settings_from
+from dminbox.config import settings_from
+from dminbox.errors import ConfigError
 
 
 @pytest.mark.parametrize(

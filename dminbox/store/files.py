@@ -2,6 +2,8 @@
 
 One SQLite file per account: `<cache dir>/<host>/<account id>.sqlite3`, with
 its `-wal` and `-shm` companions. The folders are 0700 and the files 0600.
+Where they are is `dminbox.paths`' (`cache_path`, `last_account_file`, shared
+with `dminbox unread-count --offline`); this module re-exports both.
 """
 
 from __future__ import annotations
@@ -11,28 +13,12 @@ import os
 import time
 from pathlib import Path
 
+from dminbox.paths import cache_path, last_account_file
+
 __all__ = ["cache_path", "delete_account_cache", "last_account_file"]
 
 _COMPANIONS = ("", "-wal", "-shm")
 """The suffixes of the files SQLite keeps beside a WAL database."""
-
-
-def _safe_name(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in text) or "_"
-
-
-def cache_path(instance: str, account_id: str) -> Path:
-    """Where the cache of one account lives: `<cache dir>/<host>/<account id>.sqlite3`."""
-    from dminbox.paths import cache_dir
-
-    host = instance.split("://", 1)[-1]
-    return cache_dir() / _safe_name(host) / f"{_safe_name(account_id)}.sqlite3"
-
-
-def last_account_file(instance: str) -> Path:
-    """Maps token fingerprints to account ids on this instance, for an offline start
-    with a bare --token (see `dminbox.session.known_account`)."""
-    return cache_path(instance, "x").parent / "last-account"
 
 
 def delete_account_cache(instance: str, account_id: str) -> bool:

@@ -264,19 +264,19 @@ def _host(url: httpx.URL) -> str:
 
 def describe_transport_error(error: httpx.TransportError, host: str) -> str:
     """One line naming `host` for what went wrong on the way: TLS, DNS, refused, drop..."""
+    if isinstance(error, httpx.TimeoutException):
+        return f"{host} did not answer in time."  # also when a TLS handshake never ends
     causes = list(_causes(error))
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             reason = cause.verify_message or cause.reason or "the certificate is not valid"
             return f"TLS failed with {host}: {_reason(reason)}."
     for cause in causes:
-        if isinstance(cause, ssl.SSLError):
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, _SSL_NOT_FAILURES):
             reason = (cause.reason or "the secure connection failed").lower().replace("_", " ")
             if reason == "wrong version number":
                 reason += " (does it speak https on this port?)"
             return f"TLS failed with {host}: {_reason(reason)}."
-    if isinstance(error, httpx.TimeoutException):
-        return f"{host} did not answer in time."
     text = " ".join(str(cause).lower() for cause in causes)
     if any(isinstance(cause, socket.gaierror) for cause in causes) or (
         "name or service not known" in text or "nodename nor servname" in text
@@ -295,6 +295,10 @@ def describe_transport_error(error: httpx.TransportError, host: str) -> str:
     if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return f"{host} dropped the connection."
     return f"The connection to {host} broke off."
+
+
+_SSL_NOT_FAILURES = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
+"""What the ssl module raises while a handshake is only waiting for bytes."""
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -520,6 +521,109 @@ async def test_drop_fault_carries_out_the_request_but_loses_the_answer():
         )
     assert retry.status_code == 200
     assert len(server.state.statuses) == 1
+
+
+async def test_body_size_fault_streams_a_huge_valid_json_body():
+    server = inbox_with_threads(1)
+    server.faults.add(Fault(path="/api/v1/conversations", body_size=300 * 2**20))
+    server.faults.add(Fault(path="/api/v1/conversations", body_size=1000))
+    async with client_for(server) as client:
+        async with client.stream("GET", "/api/v1/conversations") as response:
+            assert response.headers["content-length"] == str(300 * 2**20)
+            read = 0
+            async for piece in response.aiter_raw():
+                assert len(piece) <= 64 * 1024
+                read += len(piece)
+                if read > 2**20:
+                    break  # the rest is never made
+        small = await client.get("/api/v1/conversations")
+    assert len(small.content) == 1000 and small.json() == []
+    assert small.headers["x-ratelimit-limit"] == "300"  # the real answer's headers stay
+
+
+async def test_gzip_bomb_fault_is_small_on_the_wire_and_huge_inflated():
+    server = inbox_with_threads(1)
+    server.faults.add(Fault(path="/api/v1/conversations", gzip_bomb=8 * 2**20))
+    client = client_for(server)
+    async with client, client.stream("GET", "/api/v1/conversations") as response:
+        assert response.headers["content-encoding"] == "gzip"
+        assert "content-length" not in response.headers
+        wire = b"".join([piece async for piece in response.aiter_raw()])
+    assert len(wire) < 20 * 1024
+    inflated = zlib.decompress(wire, zlib.MAX_WBITS | 16)
+    assert len(inflated) == 8 * 2**20 and json.loads(inflated) == []
+
+
+async def test_drip_fault_sends_the_body_one_byte_at_a_time():
+    server = FakeMastodon()
+    server.faults.add(Fault(path="/api/v1/conversations", drip=0.001))
+    server.faults.add(Fault(path="/api/v1/conversations/9/read", status=404, drip=0.001))
+    client = client_for(server)
+    async with client, client.stream("GET", "/api/v1/conversations") as response:
+        pieces = [piece async for piece in response.aiter_raw()]
+        assert response.headers["content-length"] == "2"
+    assert pieces == [b"[", b"]"]
+    async with client_for(server) as again:
+        missing = await again.post("/api/v1/conversations/9/read")
+    assert (missing.status_code, missing.json()) == (404, {"error": "Not Found"})
+
+
+async def test_rate_limit_fault_with_retry_after():
+    server = FakeMastodon()
+    server.faults.add(Fault(path="/api/v1/conversations", status=429, retry_after=42.2))
+    server.faults.add(
+        Fault(path="/api/v1/conversations", status=429, retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    )
+    async with client_for(server) as client:
+        seconds = await client.get("/api/v1/conversations")
+        date = await client.get("/api/v1/conversations")
+    assert (seconds.status_code, seconds.headers["retry-after"]) == (429, "43")
+    assert date.headers["retry-after"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+    assert "x-ratelimit-reset" not in seconds.headers and "x-ratelimit-reset" not in date.headers
+
+
+async def test_link_faults_replace_extend_or_remove_the_header():
+    server = inbox_with_threads(45)
+    base = server.base_url
+    server.faults.add(Fault(path="/api/v1/conversations", link='<{url}>; rel="next"'))
+    server.faults.add(Fault(path="/api/v1/conversations", link_extra='<http://[::1/x>; rel="up"'))
+    server.faults.add(Fault(path="/api/v1/conversations", link=""))
+    server.faults.add(Fault(path="/api/v1/statuses/.*", link_extra='<{base}/x>; rel="next"'))
+    async with client_for(server) as client:
+        looped = await client.get("/api/v1/conversations?limit=40")
+        extended = await client.get("/api/v1/conversations?limit=40")
+        removed = await client.get("/api/v1/conversations?limit=40")
+        status_id = looped.json()[0]["last_status"]["id"]
+        added = await client.get(f"/api/v1/statuses/{status_id}/context")
+    assert looped.headers["link"] == f'<{base}/api/v1/conversations?limit=40>; rel="next"'
+    assert extended.headers["link"].endswith(', <http://[::1/x>; rel="up"')
+    assert 'rel="next"' in extended.headers["link"] and 'rel="prev"' in extended.headers["link"]
+    assert "link" not in removed.headers
+    assert added.headers["link"] == f'<{base}/x>; rel="next"'
+
+
+async def test_loopback_server_streams_chunked_bodies_and_refuses_tls_at_once():
+    server = inbox_with_threads(2)
+    loopback = await serve(server)
+    try:
+        server.faults.add(Fault(path="/api/v1/conversations", body_size=5000, content_length=False))
+        server.faults.add(Fault(path="/api/v1/conversations", gzip_bomb=2**20))
+        async with httpx.AsyncClient(base_url=server.base_url, headers=AUTH) as client:
+            chunked = await client.get("/api/v1/conversations")
+            bomb = await client.get("/api/v1/conversations")
+            after = await client.get("/api/v1/conversations")
+        assert chunked.headers["transfer-encoding"] == "chunked"
+        assert len(chunked.content) == 5000 and chunked.json() == []
+        assert bomb.headers["content-encoding"] == "gzip" and len(bomb.content) == 2**20
+        assert len(after.json()) == 2
+        reader, writer = await asyncio.open_connection("127.0.0.1", loopback.port)
+        writer.write(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello's start
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 2)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    finally:
+        await loopback.close()
 
 
 # The demo inbox

@@ -12,7 +12,7 @@ import stat
 import subprocess
 import sys
 import types
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -616,3 +616,126 @@ def test_files_stay_private_even_with_a_loose_umask(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in Path(path.parent).iterdir())
+
+
+# The login and the inbox read the same for the same failure
+
+
+def _failing_with(error: type[httpx.TransportError], cause: BaseException | None):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if cause is None:
+            raise error("failed", request=request)
+        try:
+            raise cause
+        except BaseException as inner:
+            raise error(str(cause), request=request) from inner
+
+    return httpx.MockTransport(handler)
+
+
+def _handshake_failure() -> ssl.SSLError:
+    error = ssl.SSLError(1, "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version")
+    error.reason = "TLSV1_ALERT_PROTOCOL_VERSION"
+    return error
+
+
+async def _both(transport: httpx.AsyncBaseTransport, instance: str = "https://x.example"):
+    """What the inbox's client and the login raise over the same transport."""
+    from dminbox.client import MastodonClient
+    from dminbox.errors import ApiError
+
+    async with MastodonClient(instance, "t", transport=transport) as client:
+        with pytest.raises(ApiError) as in_inbox:
+            await client.conversations()
+    async with http_client(transport) as http:
+        with pytest.raises(LoginError) as in_login:
+            await register_app(http, Target(instance))
+    return in_inbox.value, in_login.value
+
+
+@pytest.mark.parametrize(
+    ("transport", "message"),
+    [
+        (
+            _failing_with(httpx.ConnectError, expired_certificate()),
+            "TLS failed with x.example: certificate has expired.",
+        ),
+        (
+            _failing_with(httpx.ConnectError, _handshake_failure()),
+            "TLS failed with x.example: tlsv1 alert protocol version.",
+        ),
+        (
+            _failing_with(httpx.ConnectError, ConnectionRefusedError(111, "Connection refused")),
+            "x.example refused the connection: check the address and port.",
+        ),
+        (
+            _failing_with(httpx.ConnectError, socket.gaierror(-2, "Name or service not known")),
+            "Cannot find x.example: check the spelling and your connection.",
+        ),
+        (_failing_with(httpx.ConnectTimeout, TimeoutError()), "x.example did not answer in time."),
+        (_failing_with(httpx.ReadTimeout, None), "x.example did not answer in time."),
+        (_failing_with(httpx.RemoteProtocolError, None), "x.example dropped the connection."),
+        (
+            answering(503, b"<html>busy</html>", "text/html"),
+            "x.example had a problem, HTTP 503 (an error page, not the API).",
+        ),
+        (
+            answering(
+                429,
+                b'{"error": "Too many requests"}',
+                "application/json",
+                **{"X-RateLimit-Reset": "2099-01-01T00:00:00Z"},
+            ),
+            "Rate limited by x.example until "
+            + f"{datetime(2099, 1, 1, tzinfo=UTC).astimezone():%Y-%m-%d %H:%M:%S}.",
+        ),
+    ],
+    ids=[
+        "tls-certificate",
+        "tls-handshake",
+        "refused",
+        "dns",
+        "connect-timeout",
+        "read-timeout",
+        "drop",
+        "503",
+        "429",
+    ],
+)
+async def test_login_and_inbox_read_the_same_for_the_same_failure(transport, message):
+    in_inbox, in_login = await _both(transport)
+    assert str(in_inbox) == str(in_login) == message
+    assert in_login.transient is in_inbox.transient is True
+    assert type(in_login.__cause__) is type(in_inbox)
+
+
+async def test_tls_to_a_plain_http_port_reads_the_same_in_login_and_inbox():
+    """A real handshake over loopback: https:// to the fake's plain-HTTP socket."""
+    from dminbox.fake import serve
+
+    server = FakeMastodon()
+    listener = await serve(server)
+    try:
+        instance = f"https://127.0.0.1:{listener.port}"
+        in_inbox, in_login = await _both(None, instance)
+    finally:
+        await listener.close()
+    expected = (
+        f"TLS failed with 127.0.0.1:{listener.port}: wrong version number "
+        "(does it speak https on this port?)."
+    )
+    assert str(in_inbox) == str(in_login) == expected
+    assert in_login.transient and in_inbox.transient
+
+
+async def test_a_refused_connection_over_loopback_reads_the_same():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    in_inbox, in_login = await _both(None, f"http://127.0.0.1:{port}")
+    assert (
+        str(in_inbox)
+        == str(in_login)
+        == (f"127.0.0.1:{port} refused the connection: check the address and port.")
+    )

@@ -40,7 +40,12 @@ class BadRequest(Exception):
 async def _read_request(
     reader: asyncio.StreamReader,
 ) -> tuple[str, str, str, list[tuple[bytes, bytes]], bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
+    first = await reader.readexactly(1)
+    if first == b"\x16":
+        # A TLS ClientHello (https:// to this plain port): answer at once, as nginx does,
+        # instead of waiting for a request head that never comes.
+        raise BadRequest(400, "this port speaks plain HTTP, not TLS")
+    head = first + await reader.readuntil(b"\r\n\r\n")
     request_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
     parts = request_line.split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):

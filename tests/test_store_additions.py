@@ -354,3 +354,12 @@ def test_the_facade_only_delegates() -> None:
     facade = (STORE / "cache.py").read_text(encoding="utf-8")
     for word in ("execute", "SELECT", "INSERT", "UPDATE", "DELETE", "import sqlite3"):
         assert word not in facade, word
+
+
+def test_the_quick_unread_count_reads_this_schema() -> None:
+    """`dminbox.quick` counts unread rows with its own SQL, to start without imports:
+    a new schema version must be one it knows."""
+    from dminbox import quick
+
+    assert quick.APPLICATION_ID == APPLICATION_ID
+    assert SCHEMA_VERSION in quick.COUNTED_SCHEMAS

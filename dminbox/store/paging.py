@@ -43,7 +43,7 @@ class Paging(Part):
         return _get(self.db, key)
 
     @recovering
-    def set(self, **values: str | None) -> None:
+    def set(self, /, **values: str | None) -> None:
         """Stores each value under its key; None deletes the key."""
         with self.database.write() as db:
             _put(db, values)

@@ -4,16 +4,21 @@ Nothing is created on import; callers ask for a folder and get it made, 0700.
 Also here, because `dminbox unread-count --offline` (`dminbox.quick`) must
 find the same files as the full program without loading it: where an
 account's cache lives, and the `last-account` file that tells which account
-a bare token belongs to. This module imports nothing but the standard
-library and platformdirs.
+a bare token belongs to.
+
+This module imports only the standard library. On Linux, in the usual cases
+(an absolute XDG_* variable, else an absolute HOME), it gives the folder
+platformdirs gives without importing platformdirs, which costs that quick
+command more than a third of its time; anywhere else it asks platformdirs.
+A test holds the two to the same answers.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
+import sys
 from pathlib import Path
-
-import platformdirs
 
 APP_NAME = "dminbox"
 
@@ -26,15 +31,39 @@ def private_dir(path: Path) -> Path:
 
 
 def config_dir() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME))
+    return _user_dir("config", "XDG_CONFIG_HOME", ".config")
 
 
 def cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir(APP_NAME))
+    return _user_dir("cache", "XDG_CACHE_HOME", ".cache")
 
 
 def state_dir() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME))
+    return _user_dir("state", "XDG_STATE_HOME", ".local/state")
+
+
+def _user_dir(kind: str, variable: str, under_home: str) -> Path:
+    """`platformdirs.user_<kind>_dir("dminbox")`, as a Path.
+
+    On Linux (not Android) platformdirs takes an absolute `variable` (a relative
+    one is ignored), else `~/<under_home>`: with an absolute HOME that is computed
+    here. Other systems, and a HOME that is unset or relative, go to platformdirs.
+    """
+    if sys.platform == "linux" and not _maybe_android():
+        value = os.environ.get(variable, "")
+        if posixpath.isabs(value):
+            return Path(value, APP_NAME)
+        home = os.environ.get("HOME", "")
+        if posixpath.isabs(home):
+            return Path(home, under_home, APP_NAME)
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME))
+
+
+def _maybe_android() -> bool:
+    """Any sign of Android, where platformdirs may choose other folders: it decides then."""
+    return hasattr(sys, "getandroidapilevel") or "ANDROID_DATA" in os.environ
 
 
 def _safe_name(text: str) -> str:

@@ -22,8 +22,7 @@ import pytest
 from dminbox import account_commands, accounts
 from dminbox.accounts import AppRegistration
 from dminbox.cli import build_parser
-from dminbox.config import ConfigError
-from dminbox.errors import LoginError
+from dminbox.errors import ConfigError, LoginError
 from dminbox.fake import FakeMastodon
 from dminbox.oauth import (
     OOB,

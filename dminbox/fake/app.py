@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from dminbox.fake import oauth
+import dminbox.fake.oauth as oauth
 from dminbox.fake.endpoints import Call, Endpoints
 from dminbox.fake.faults import ConnectionDropped, Fault, fault_body, filler, gzip_bomb
 from dminbox.fake.responses import Answer, HttpError

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from email.utils import collapse_rfc2231_value
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
@@ -258,10 +259,13 @@ def _form(request: RecordedRequest) -> dict[str, object]:
     if content_type.startswith("multipart/form-data"):
         head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
         message = BytesParser(policy=HTTP).parsebytes(head + request.body)
-        return {
-            part.get_param("name", header="content-disposition"): part.get_payload(
-                decode=True
-            ).decode("utf-8", "replace")
-            for part in message.iter_parts()
-        }
+        form: dict[str, object] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if isinstance(name, tuple):  # an RFC 2231 name (charset'language'value)
+                name = collapse_rfc2231_value(name)
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                form[name] = payload.decode("utf-8", "replace")
+        return form
     return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))

@@ -11,7 +11,9 @@ __all__ = ["CursorKey", "IdMaker", "encode_ulid"]
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LEADING_INTEGER = re.compile(r"\s*([+-]?\d+)")
 
-CursorKey = int | str
+CursorKey = tuple[int, str]
+"""A status id as the server orders it: (the integer, "") on Mastodon, (0, the ULID) on
+GoToSocial. One type for both, so keys compare with each other."""
 
 
 def _milliseconds(moment: datetime) -> int:
@@ -73,6 +75,6 @@ class IdMaker:
         GoToSocial compares ULID strings.
         """
         if self.flavour == "gotosocial":
-            return value.upper()
+            return (0, value.upper())
         match = LEADING_INTEGER.match(value)
-        return int(match.group(1)) if match else 0
+        return (int(match.group(1)) if match else 0, "")

@@ -29,10 +29,11 @@ __all__ = ["OOB", "SCOPES", "Grant", "OAuthApp", "OAuthState"]
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = timedelta(minutes=10)  # Mastodon's authorization_code_expires_in
 HTML_TYPE = "text/html; charset=utf-8"
-_READABLE = ("accounts", "blocks", "bookmarks", "favourites", "filters", "follows", "lists")
-_READABLE += ("mutes", "notifications", "search", "statuses")
-_WRITABLE = ("accounts", "blocks", "bookmarks", "conversations", "favourites", "filters")
-_WRITABLE += ("follows", "lists", "media", "mutes", "notifications", "reports", "statuses")
+_READABLE: tuple[str, ...] = ("accounts", "blocks", "bookmarks", "favourites", "filters")
+_READABLE += ("follows", "lists", "mutes", "notifications", "search", "statuses")
+_WRITABLE: tuple[str, ...] = ("accounts", "blocks", "bookmarks", "conversations", "favourites")
+_WRITABLE += ("filters", "follows", "lists", "media", "mutes", "notifications", "reports")
+_WRITABLE += ("statuses",)
 SCOPES = frozenset(
     ("read", "write", "follow", "push", "profile")
     + tuple(f"read:{name}" for name in _READABLE)

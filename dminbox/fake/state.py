@@ -223,7 +223,7 @@ class InboxState:
         return status
 
     def _media(self, given: dict, when: datetime) -> dict:
-        media = {
+        media: dict[str, object] = {
             "id": self.ids.entity_id(when),
             "type": "image",
             "url": None,

@@ -1,4 +1,4 @@
-"""The fake Mastodon server behaves as MASTODON.md says a real Mastodon / GoToSocial does."""
+"""The fake Mastodon server behaves as docs/mastodon.md says a real Mastodon / GoToSocial does."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The API endpoints the fake server answers, each as the real server behaves (see MASTODON.md)."""
+"""The API endpoints the fake server answers, each as the real server does (docs/mastodon.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The fake server's OAuth: app registration, the out-of-band code page, token and revoke.
 
-It answers as Mastodon's Doorkeeper does (see MASTODON.md, "Login"): JSON
+It answers as Mastodon's Doorkeeper does (docs/mastodon.md, "Logging in"): JSON
 errors `{"error": ..., "error_description": ...}`, a code that works once and
 for ten minutes, revoke answering `{}` even for unknown tokens. The browser
 step is skipped: GET /oauth/authorize approves at once for the signed-in

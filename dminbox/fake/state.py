@@ -78,7 +78,7 @@ class ConversationRow:
 
 
 class InboxState:
-    """Everything the fake server knows, and the rules from MASTODON.md that change it."""
+    """Everything the fake server knows, and the rules from docs/mastodon.md that change it."""
 
     def __init__(self, flavour: str, base_url: str, seed: int = 0) -> None:
         self.flavour = flavour

@@ -48,13 +48,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 
 from dminbox.client import MastodonClient
+from dminbox.engine import UNDO_SECONDS, Engine
 from dminbox.models import Conversation
 from dminbox.page import PAGE_SIZE, Page
-from dminbox.session import InboxSession
 from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
-from dminbox.ui.screens.inbox_actions import UNDO_SECONDS
 
 from ansi import describe
 from sample_rows import demo_conversations, fixed_clock, many_conversations, option_prompt
@@ -306,8 +305,13 @@ async def bench_dminbox(rows: int, reps: int) -> dict[str, Sample]:
         many_conversations(PAGE_SIZE, start=rows + n * PAGE_SIZE, base=base) for n in range(reps)
     ]
     with tempfile.TemporaryDirectory(prefix="dminbox-bench-") as folder:
-        session = InboxSession(client, Cache.open(Path(folder) / "cache" / "bench.sqlite3"))
-        app = DmInboxApp(session, label="bench", clock=fixed_clock)
+        path = Path(folder) / "cache" / "bench.sqlite3"
+        engine = Engine(
+            open_store=lambda: Cache.open(path),
+            open_client=lambda: client,  # type: ignore[arg-type, return-value]
+            instance="https://bench.invalid",
+        )
+        app = DmInboxApp(engine, label="bench", clock=fixed_clock)
         async with app.run_test(size=SIZE, headless=True) as pilot:
             screen = app.screen
             assert isinstance(screen, InboxScreen)

@@ -171,7 +171,7 @@ class Engine:
         *,
         open_store: Callable[[], Cache],
         open_client: Callable[[], MastodonClient],
-        host: str = "",
+        instance: str = "",
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -179,7 +179,9 @@ class Engine:
         self._open_client = open_client
         self._client: MastodonClient | None = None
         self.store: Cache | None = None
-        self.host = host
+        self.instance = instance
+        """The server's origin, `https://host`: where a new login for this account goes."""
+        self.host = instance.split("://", 1)[-1]
         self.clock: Clock = clock or SystemClock()
         self.backoff = Backoff(rng=rng or random.Random())
         self._executor = concurrent.futures.ThreadPoolExecutor(
@@ -221,6 +223,9 @@ class Engine:
         self._timers: set[asyncio.Task[Any]] = set()
         self._retry_timer: asyncio.Task[Any] | None = None
         self._closed = False
+        self._connected = False
+        """Set by `connect()`: until then the server is not asked (the first paint comes first)."""
+        self._started_from_cache = False
 
     # -- observing ---------------------------------------------------------------
 
@@ -316,6 +321,7 @@ class Engine:
         if start.rows:
             inbox.add_older(start.rows)
             self.rows_known = True
+            self._started_from_cache = True
             if start.paging.started:
                 # Resume where paging stopped; otherwise (rows stored by a script, say)
                 # the frontier is unknown and paging starts again from the first page.
@@ -340,6 +346,7 @@ class Engine:
 
     def connect(self) -> None:
         """Catches up with the server in the background: call it after the first paint."""
+        self._connected = True
         self._spawn(self._catch_up(), "catch-up")
 
     async def _catch_up(self) -> None:
@@ -350,7 +357,7 @@ class Engine:
                 # A removal left in its undo window (by an earlier run, too) goes when it closes.
                 self._after(action.not_before - now, self._send_outbox)
         await self._send_outbox()
-        if len(self.inbox):
+        if self._started_from_cache:
             if await self._refresh(quiet=True):
                 self._after(SWEEP_PAUSE, self._sweep)
         else:
@@ -457,8 +464,7 @@ class Engine:
         if "refresh" in wants:
             await self._refresh(quiet=True)
         if "page" in wants:
-            self.paging = "idle"
-            await self._load_more()
+            await self._load_more(retry=True)
         if "thread" in wants and self._thread_wanted is not None:
             await self._load_thread(self._thread_wanted)
 
@@ -479,14 +485,15 @@ class Engine:
         """
         if self._loading_page or self.paging == "end":
             return
-        if self.paging == "failed":
-            if not now or self.token_refused:
-                return
-            self.paging = "idle"
-        self._spawn(self._load_more(), "page")
+        if self.paging == "failed" and (not now or self.token_refused):
+            return
+        self._spawn(self._load_more(retry=now), "page")
 
-    async def _load_more(self) -> None:
+    async def _load_more(self, *, retry: bool = False) -> None:
+        """More rows; a page that failed is asked for again only when `retry`."""
         if self._loading_page or self.store is None:
+            return
+        if self.paging == "failed" and not retry:
             return
         self._loading_page = True
         try:
@@ -508,6 +515,8 @@ class Engine:
         if not inbox.has_more:
             self._set_paging("end")
             return
+        if not self._connected:
+            return  # the server is asked once the first frame is on screen
         url = inbox.next_url if inbox.started else None
         if not inbox.should_fetch(url):
             self._page_loop()

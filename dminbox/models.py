@@ -22,12 +22,17 @@ from typing import Any, Self
 __all__ = ["Account", "Context", "Conversation", "MediaAttachment", "Mention", "Status"]
 
 
-@functools.cache
+_ADAPTERS: dict[type, Any] = {}
+
+
 def _adapter(cls: type) -> Any:
     """The pydantic validator of an entity class, built once, on first use."""
-    import pydantic
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        import pydantic
 
-    return pydantic.TypeAdapter(cls)
+        adapter = _ADAPTERS[cls] = pydantic.TypeAdapter(cls)
+    return adapter
 
 
 class Entity:

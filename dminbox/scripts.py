@@ -48,8 +48,13 @@ def _engine(settings: Settings, transport: Any) -> Engine:
     return engine
 
 
-async def _with_engine(settings: Settings, transport: Any, work: Any) -> Any:
-    engine = _engine(settings, transport)
+def _run(settings: Settings, transport: Any, work: Any) -> Any:
+    """Runs `work(engine)` after sending what the app left queued; returns what it returns."""
+    engine = _engine(settings, transport)  # may ask the server whose token this is, once
+    return asyncio.run(_with_engine(engine, work))
+
+
+async def _with_engine(engine: Engine, work: Any) -> Any:
     try:
         await engine.open_store()
         await engine.send_queued()
@@ -70,7 +75,7 @@ def unread_count(settings: Settings, *, offline: bool, transport: Any = None) ->
         return await engine.cached_unread_count()
 
     try:
-        print(asyncio.run(_with_engine(settings, transport, count)))
+        print(_run(settings, transport, count))
     except ApiError as error:
         cache = _cache_only(settings)
         if cache is None:
@@ -102,7 +107,7 @@ def list_inbox(
             return await engine.walk(limit)
 
         try:
-            rows, stopped = asyncio.run(_with_engine(settings, transport, walk))
+            rows, stopped = _run(settings, transport, walk)
         except ApiError as error:
             return _fail(str(error))
         if stopped:

@@ -56,7 +56,9 @@ def open_engine(
 
         return MastodonClient(settings.instance, settings.token, transport=transport)
 
-    return Engine(open_store=open_store, open_client=open_client, host=settings.host, clock=clock)
+    return Engine(
+        open_store=open_store, open_client=open_client, instance=settings.instance, clock=clock
+    )
 
 
 def account_cache_path(

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dminbox.client import MastodonClient
+from dminbox.engine import Engine
 from dminbox.fake import FakeMastodon
-from dminbox.session import InboxSession
 from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 
@@ -27,18 +27,33 @@ SHOTS = [
 ]
 
 
+async def settle(app: DmInboxApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await engine_idle(app)
+    await pilot.pause()
+
+
+async def engine_idle(app: DmInboxApp) -> None:
+    if app.engine is not None:
+        await app.engine.idle()
+
+
 async def shoot(name: str, size: tuple[int, int], keys: list[str]) -> None:
     server = FakeMastodon.demo(now=NOW)
     client = MastodonClient(server.base_url, server.token, transport=server.transport())
-    app = DmInboxApp(InboxSession(client, Cache.open(None)), label="demo", clock=lambda: NOW)
+    engine = Engine(
+        open_store=lambda: Cache.open(None),
+        open_client=lambda: client,
+        instance=server.base_url,
+    )
+    app = DmInboxApp(engine, label="demo", clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        await settle(app, pilot)
         for key in keys:
             await pilot.press(key)
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-        await pilot.pause()
+            await settle(app, pilot)
         app.save_screenshot(f"{name}.svg", str(HERE))
     print(f"wrote screenshots/{name}.svg")
 

@@ -51,6 +51,7 @@ def make_engine(
     *,
     transport: Any = None,
     clock: ManualClock | None = None,
+    token: str | None = None,
     **client_options: Any,
 ) -> Engine:
     """An engine on the fake server: an in-memory cache unless a cache or a path is given."""
@@ -62,12 +63,14 @@ def make_engine(
         return Cache.open(cache)
 
     def open_client() -> MastodonClient:
-        return MastodonClient(server.base_url, server.token, transport=link, **client_options)
+        return MastodonClient(
+            server.base_url, token or server.token, transport=link, **client_options
+        )
 
     return Engine(
         open_store=open_store,
         open_client=open_client,
-        host=server.base_url.split("://")[-1],
+        instance=server.base_url,
         clock=clock or manual_clock(),
     )
 

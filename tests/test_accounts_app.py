@@ -8,33 +8,27 @@ from dminbox import accounts
 from dminbox.config import Settings
 from dminbox.fake import FakeMastodon
 from dminbox.oauth import SCOPES
-from dminbox.session import SessionOpener
+from dminbox.session import EngineOpener
 from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.screens.login import LoginScreen
 from dminbox.ui.screens.token_refused import TokenRefusedScreen
 
-from conftest import NOW, fixed_clock, make_session
+from conftest import NOW, fixed_clock, make_engine, settle
 
 HOST = "fake.dminbox.invalid"
 
 
-def opener_for(server: FakeMastodon) -> SessionOpener:
+def opener_for(server: FakeMastodon) -> EngineOpener:
     settings = Settings(instance=server.base_url, token="unused", use_cache=False)
-    return SessionOpener(settings, transport=server.transport())
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    return EngineOpener(settings, transport=server.transport())
 
 
 async def test_logging_in_from_the_app_switches_to_the_new_account() -> None:
     demo = FakeMastodon.demo(now=NOW)
     server = FakeMastodon.demo(now=NOW, seed=7)
-    app = DmInboxApp(make_session(demo), label="demo", clock=fixed_clock, opener=opener_for(server))
+    app = DmInboxApp(make_engine(demo), label="demo", clock=fixed_clock, opener=opener_for(server))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await pilot.press("a", "l")
@@ -61,7 +55,7 @@ async def test_logging_in_from_the_app_switches_to_the_new_account() -> None:
 async def test_a_wrong_code_says_so_in_one_line_and_stays() -> None:
     server = FakeMastodon.demo(now=NOW)
     app = DmInboxApp(
-        make_session(server), label="demo", clock=fixed_clock, opener=opener_for(server)
+        make_engine(server), label="demo", clock=fixed_clock, opener=opener_for(server)
     )
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
@@ -85,13 +79,13 @@ async def test_a_wrong_code_says_so_in_one_line_and_stays() -> None:
 async def test_a_revoked_token_offers_to_log_in_again_and_the_cache_stays(tmp_path) -> None:
     server = FakeMastodon.demo(now=NOW)
     path = tmp_path / "cache.sqlite3"
-    first = DmInboxApp(make_session(server, Cache.open(path)), clock=fixed_clock)
+    first = DmInboxApp(make_engine(server, path), clock=fixed_clock)
     async with first.run_test(size=(100, 30)) as pilot:
         await settle(first, pilot)
     cached = len(Cache.open(path).conversations(limit=1000))
     server.revoke_token(server.token)
     app = DmInboxApp(
-        make_session(server, Cache.open(path)),
+        make_engine(server, path),
         label="me",
         clock=fixed_clock,
         opener=opener_for(server),
@@ -109,7 +103,7 @@ async def test_a_revoked_token_offers_to_log_in_again_and_the_cache_stays(tmp_pa
         await pilot.press("m")
         await settle(app, pilot)
         assert isinstance(app.screen, InboxScreen), "told once, not at every request"
-        inbox._told_token_refused = False
+        inbox.engine.token_refused = False
         await pilot.press("r")
         await settle(app, pilot)
         assert isinstance(app.screen, TokenRefusedScreen)
@@ -122,11 +116,7 @@ async def test_a_revoked_token_offers_to_log_in_again_and_the_cache_stays(tmp_pa
 async def test_a_missing_scope_is_named(make_app) -> None:
     server = FakeMastodon.demo(now=NOW)
     server.add_token("read-only", {"read:statuses"})
-    from dminbox.client import MastodonClient
-    from dminbox.session import InboxSession
-
-    client = MastodonClient(server.base_url, "read-only", transport=server.transport())
-    app = DmInboxApp(InboxSession(client, Cache.open(None)), clock=fixed_clock)
+    app = DmInboxApp(make_engine(server, token="read-only"), clock=fixed_clock)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         inbox = app.screen
@@ -178,7 +168,7 @@ async def test_switching_account_from_the_accounts_screen() -> None:
     accounts.save_account(f"zoe@{HOST}", server.base_url, alice["id"], "alice-token")
     accounts.save_account(f"me@{HOST}", server.base_url, server.me["id"], server.token)
     app = DmInboxApp(
-        make_session(server), label=f"me@{HOST}", clock=fixed_clock, opener=opener_for(server)
+        make_engine(server), label=f"me@{HOST}", clock=fixed_clock, opener=opener_for(server)
     )
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from dminbox.fake import FakeMastodon, Fault
 from dminbox.engine import UNDO_SECONDS
+from dminbox.fake import FakeMastodon, Fault
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.thread_view import MessageView, ThreadView

@@ -6,14 +6,14 @@ import pytest
 
 from dminbox.client import MastodonClient
 from dminbox.config import normalise_instance
+from dminbox.engine import Engine
 from dminbox.errors import NetworkError
 from dminbox.fake import FakeMastodon, Fault, serve
-from dminbox.session import InboxSession
 from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 
-from conftest import NOW, fixed_clock
+from conftest import NOW, fixed_clock, manual_clock, settle
 
 
 async def test_the_app_reads_pages_and_marks_read_over_a_socket() -> None:
@@ -22,14 +22,14 @@ async def test_the_app_reads_pages_and_marks_read_over_a_socket() -> None:
     try:
         instance = normalise_instance(listener.url)
         assert instance.startswith("http://127.0.0.1:")
-        app = DmInboxApp(
-            InboxSession(MastodonClient(instance, server.token), Cache.open(None)),
-            clock=fixed_clock,
+        engine = Engine(
+            open_store=lambda: Cache.open(None),
+            open_client=lambda: MastodonClient(instance, server.token),
+            clock=manual_clock(),
         )
+        app = DmInboxApp(engine, clock=fixed_clock)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await settle(app, pilot)
             screen = app.screen
             assert isinstance(screen, InboxScreen)
             assert len(screen.inbox) >= 40
@@ -38,9 +38,7 @@ async def test_the_app_reads_pages_and_marks_read_over_a_socket() -> None:
             index = next(i for i, c in enumerate(screen.inbox) if c.unread)
             screen.conversation_list.cursor = index
             await pilot.press("enter")
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await settle(app, pilot)
             target = screen.inbox[index]
             assert not target.unread
             row = next(r for r in server.conversation_rows() if r["id"] == target.id)

@@ -7,15 +7,14 @@ import time
 
 import pytest
 
-from dminbox.client import MastodonClient
+from dminbox.clock import ManualClock
 from dminbox.fake import FakeMastodon, Fault
-from dminbox.session import InboxSession
 from dminbox.store import Cache
 from dminbox.ui.app import DmInboxApp
 from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.widgets.thread_view import MessageView
 
-from conftest import NOW, fixed_clock
+from conftest import NOW, fixed_clock, make_engine, settle
 from outage import Outage
 
 LIST = "/api/v1/conversations"
@@ -29,15 +28,8 @@ def server() -> FakeMastodon:
 def app_on(server: FakeMastodon, path, *, later: float = 0.0) -> tuple[DmInboxApp, Outage]:
     """An app on the cache at `path`; `later` moves its clock that many seconds on."""
     link = Outage(server.transport())
-    client = MastodonClient(server.base_url, server.token, transport=link)
-    session = InboxSession(client, Cache.open(path), clock=lambda: time.time() + later)
-    return DmInboxApp(session, clock=fixed_clock), link
-
-
-async def settle(app, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    engine = make_engine(server, path, transport=link, clock=ManualClock(time.time() + later))
+    return DmInboxApp(engine, clock=fixed_clock), link
 
 
 async def fill_cache(server: FakeMastodon, path) -> None:
@@ -64,6 +56,7 @@ async def test_the_cached_inbox_shows_while_the_server_is_still_answering(server
     server.requests.clear()
     app, _ = app_on(server, path)
     async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
         await pilot.pause()
         inbox_screen = screen(app)
         assert [c.id for c in inbox_screen.inbox][:5] == cached_top
@@ -134,7 +127,7 @@ async def test_reads_made_offline_are_pending_then_sent_in_order(server, tmp_pat
             inbox_screen.conversation_list.cursor = index
             await pilot.press("m")
             await settle(app, pilot)
-        assert inbox_screen.pending_reads == set(ids)
+        assert inbox_screen.engine.pending_reads == set(ids)
         assert "2 pending" in inbox_screen.status_line
         line = inbox_screen.conversation_list.render_line(
             unread[0] - inbox_screen.conversation_list.scroll_offset.y
@@ -146,7 +139,7 @@ async def test_reads_made_offline_are_pending_then_sent_in_order(server, tmp_pat
         await settle(app, pilot)
         posts = [r.path for r in server.requests if r.method == "POST"]
         assert posts == [f"{LIST}/{i}/read" for i in ids]
-        assert inbox_screen.pending_reads == set()
+        assert inbox_screen.engine.pending_reads == set()
         assert "pending" not in inbox_screen.status_line
 
 

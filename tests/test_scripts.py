@@ -98,7 +98,7 @@ def test_a_server_that_is_down_is_one_line(tmp_path) -> None:
     )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "Cannot reach 127.0.0.1:9" in result.stderr
+    assert "127.0.0.1:9 refused the connection" in result.stderr
 
 
 def test_cache_files_are_private_and_cache_clear_deletes_them(fake_port) -> None:

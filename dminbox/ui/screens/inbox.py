@@ -61,6 +61,8 @@ class InboxScreen(Screen[None]):
         self._clock = clock
         self._bindings_state: tuple[bool | None, ...] = ()
         self._frozen_at = 0
+        self._live = False
+        """True from mount to unmount: only then are there widgets to redraw."""
         engine.observe(self._on_change)
 
     def compose(self) -> ComposeResult:
@@ -95,11 +97,15 @@ class InboxScreen(Screen[None]):
         return self.query_one(TitleBar).status
 
     async def on_mount(self) -> None:
+        self._live = True
         self.conversation_list.focus()
         self._show_state()
         await self.engine.start()
         # The network waits for the first paint: nothing it brings is on the first frame.
         self.call_after_refresh(self.engine.connect)
+
+    def on_unmount(self) -> None:
+        self._live = False
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
@@ -107,7 +113,7 @@ class InboxScreen(Screen[None]):
     # -- what the engine says -----------------------------------------------------
 
     def _on_change(self, change: Change) -> None:
-        if not self.is_mounted:
+        if not self._live:
             return
         if isinstance(change, RowsChanged):
             self.conversation_list.rows_changed(first_changed=change.first_changed)
@@ -181,7 +187,7 @@ class InboxScreen(Screen[None]):
 
         def answer(again: bool | None) -> None:
             if again:
-                app.action_login(self.engine.host)  # type: ignore[attr-defined]
+                app.action_login(self.engine.instance)  # type: ignore[attr-defined]
 
         app.push_screen(TokenRefusedScreen(label, reason), answer)
 

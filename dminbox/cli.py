@@ -14,6 +14,7 @@ import sys
 TYPE_CHECKING = False  # typing itself costs `unread-count --offline` 2 ms
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
     from dminbox.config import Settings
 
@@ -57,6 +58,22 @@ def main(argv: list[str] | None = None) -> int:
             return answered
     args = build_parser().parse_args(words)
     _setup_logging()
+    try:
+        return _command(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug: one line here, the traceback in the log
+        import logging
+
+        logging.getLogger("dminbox").exception("dminbox failed")
+        print(
+            f"dminbox: unexpected error: {type(error).__name__}: {error} (details in the log)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _command(args: argparse.Namespace) -> int:
     from dminbox.errors import ConfigError, NoAccountError
 
     try:
@@ -66,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             return account_commands.run(args)
         from dminbox.config import settings_from_args
 
-        settings = settings_from_args(args)
+        settings, transport = _with_demo(settings_from_args(args))
         if args.command == "cache":
             from dminbox.scripts import clear_cache
 
@@ -75,19 +92,38 @@ def main(argv: list[str] | None = None) -> int:
             from dminbox.scripts import list_inbox
 
             return list_inbox(
-                settings, json=args.json, unread=args.unread, offline=args.offline, limit=args.limit
+                settings,
+                json=args.json,
+                unread=args.unread,
+                offline=args.offline,
+                limit=args.limit,
+                transport=transport,
             )
         if args.command == "unread-count":
             from dminbox.scripts import unread_count
 
-            return unread_count(settings, offline=args.offline)
+            return unread_count(settings, offline=args.offline, transport=transport)
     except NoAccountError as error:
         if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
             return run_login_first(args)
         return _fail(str(error))
     except ConfigError as error:
         return _fail(str(error))
-    return run(settings)
+    return run(settings, transport)
+
+
+def _with_demo(settings: Settings) -> tuple[Settings, Any]:
+    """`--demo`: the fake server in this process, and the transport that reaches it. The
+    core never imports the fake server; only this command line does."""
+    if not settings.demo:
+        return settings, None
+    import dataclasses
+
+    from dminbox.fake import FakeMastodon
+
+    server = FakeMastodon.demo()
+    demo = dataclasses.replace(settings, instance=server.base_url, token=server.token)
+    return demo, server.transport()
 
 
 def run_login_first(args: argparse.Namespace) -> int:
@@ -107,21 +143,11 @@ def run_login_first(args: argparse.Namespace) -> int:
     return result if isinstance(result, int) else 0
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, transport: Any = None) -> int:
     """Builds the engine for these settings and runs the app until the user quits."""
-    import dataclasses
-
     from dminbox.session import EngineOpener, open_engine
     from dminbox.ui.app import DmInboxApp
 
-    transport = None
-    if settings.demo:
-        # The demo's server lives in this process; the core never imports it.
-        from dminbox.fake import FakeMastodon
-
-        server = FakeMastodon.demo()
-        settings = dataclasses.replace(settings, instance=server.base_url, token=server.token)
-        transport = server.transport()
     engine = open_engine(settings, transport=transport)
     app = DmInboxApp(engine, label=settings.label, opener=EngineOpener(settings))
     result = app.run()

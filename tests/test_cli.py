@@ -105,3 +105,16 @@ def test_main_returns_2_without_raising(capsys) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["--nope"])
     assert raised.value.code == 2
+
+
+def test_an_unexpected_error_in_a_command_is_one_line_not_a_traceback(monkeypatch, capsys) -> None:
+    from dminbox import cli, scripts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(scripts, "list_inbox", broken)
+    code = cli.main(["--demo", "list"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip() == ("dminbox: unexpected error: RuntimeError: a bug (details in the log)")

@@ -8,6 +8,10 @@ import sys
 CORE = [
     "dminbox.models",
     "dminbox.errors",
+    "dminbox.engine",
+    "dminbox.clock",
+    "dminbox.http",
+    "dminbox.page",
     "dminbox.client",
     "dminbox.inbox",
     "dminbox.text",
@@ -62,3 +66,30 @@ def test_the_ui_never_speaks_http_or_sql() -> None:
         text = path.read_text(encoding="utf-8")
         for word in ("import httpx", "import sqlite3", "from httpx", "from sqlite3"):
             assert word not in text, f"{path.name} has {word!r}"
+
+
+CORE_WITHOUT_THE_FAKE = [name for name in CORE if name not in ("dminbox.fake", "dminbox.cli")]
+
+
+def test_the_core_never_imports_the_fake_server() -> None:
+    """Only the command line builds `--demo`'s transport."""
+    code = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in CORE_WITHOUT_THE_FAKE)
+        + "print(','.join(sorted(m for m in sys.modules if m.startswith('dminbox.fake'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_the_first_paint_path_imports_neither_httpx_nor_pydantic() -> None:
+    """The app, its engine and the cache load without the HTTP stack or the validator."""
+    code = (
+        "import sys\n"
+        "import dminbox.cli, dminbox.session, dminbox.engine, dminbox.store, dminbox.ui.app\n"
+        "print(','.join(sorted(m for m in ('httpx', 'pydantic') if m in sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import itertools
 import logging
 import random
 import time
@@ -653,13 +654,15 @@ class Engine:
             inbox.reached_end = page.is_last
         if first_page.prev_url is not None:
             inbox.prev_url = first_page.prev_url
+        top_before = _top(inbox, len(rows))
         inbox.add_newer(rows)
         gone = _gone(inbox, rows, complete=complete)
         await self._forget(gone)
-        self.rows_known = True
         await self._save_paging()
         self._succeeded("refresh")
-        self._emit(RowsChanged(0))
+        if _top(inbox, len(rows)) != top_before or not self.rows_known:
+            self._emit(RowsChanged(0))  # an unchanged page 1 repaints nothing
+        self.rows_known = True
         self._emit(StateChanged())
         self._refresh_open_thread(rows)
         changed = sum(1 for c in rows if before.get(c.id) != (_last_id(c), c.unread))
@@ -748,9 +751,10 @@ class Engine:
         try:
             raw = await self.client.context_raw(conversation.last_status.id)
         except ApiError as error:
-            if error.transient:
-                self._thread_wanted = conversation
-            self._failed(error, "thread")
+            if error.transient or isinstance(error, AuthenticationError):
+                # A permanent answer is the thread's own note, not the inbox's problem.
+                self._thread_wanted = conversation if error.transient else None
+                self._failed(error, "thread")
             cached = await self._db(_cached_thread, self.store, conversation)
             self._emit(ThreadChanged(conversation, cached, f"Not refreshed: {error}"))
             return
@@ -1037,6 +1041,11 @@ def _counts(store: Cache) -> tuple[int, int]:
 # -- rows ----------------------------------------------------------------------------
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _top(inbox: Inbox, count: int) -> list[tuple[str, str | None, bool]]:
+    """What the first `count` rows show: who, which last message, read or not."""
+    return [(c.id, _last_id(c), c.unread) for c in itertools.islice(inbox, count)]
 
 
 def _reset_time(error: ApiError) -> float | None:

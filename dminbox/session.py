@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import os
 import sqlite3
@@ -22,6 +21,7 @@ from dminbox.clock import Clock
 from dminbox.config import Settings
 from dminbox.engine import Engine
 from dminbox.errors import ApiError
+from dminbox.paths import known_account, token_fingerprint
 
 if TYPE_CHECKING:
     from dminbox.client import MastodonClient
@@ -80,31 +80,6 @@ def account_cache_path(
     from dminbox.store import cache_path
 
     return cache_path(settings.instance, account_id)
-
-
-def token_fingerprint(token: str) -> str:
-    """Tells tokens apart without keeping them: a one-way hash, never the token."""
-    return hashlib.sha256(("dminbox:" + token).encode("utf-8")).hexdigest()[:32]
-
-
-def known_account(instance: str, token: str) -> str | None:
-    """The account a token was last seen to belong to on this instance, if any.
-
-    Keyed by the token's fingerprint, so another token for the same host never
-    opens this account's cache (nor sends its queued actions).
-    """
-    from dminbox.store import last_account_file
-
-    try:
-        lines = last_account_file(instance).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    wanted = token_fingerprint(token)
-    for line in lines:
-        fingerprint, _, account_id = line.partition(" ")
-        if fingerprint == wanted and account_id.strip():
-            return account_id.strip()
-    return None
 
 
 def remember_account(instance: str, token: str, account_id: str) -> None:

@@ -196,7 +196,8 @@ class InboxScreen(Screen[None]):
     # -- paging and the thread -------------------------------------------------------
 
     def on_conversation_list_near_end(self, message: ConversationList.NearEnd) -> None:
-        self.engine.need_more(now=message.now)
+        # After the frame that shows the rows so far: the next page never holds it back.
+        self.call_after_refresh(self.engine.need_more, now=message.now)
 
     async def on_conversation_list_opened(self, message: ConversationList.Opened) -> None:
         await self.open(message.conversation)

@@ -36,6 +36,7 @@ from dminbox.clock import Clock, SystemClock
 from dminbox.errors import ApiError, AuthenticationError, NetworkError, NotFoundError
 from dminbox.inbox import Inbox
 from dminbox.models import Conversation, Status
+from dminbox.page import PAGE_SIZE
 from dminbox.text import one_line
 
 if TYPE_CHECKING:
@@ -529,7 +530,7 @@ class Engine:
             self._set_paging("failed")
             self._failed(error, "page")
             return
-        first_changed = inbox.add_older_page(page, url)
+        first_changed = inbox.add_older_page(page, url or self._first_page_url())
         if page.next_url is not None and not inbox.should_fetch(page.next_url):
             self._page_loop()
         self.rows_known = True
@@ -538,6 +539,10 @@ class Engine:
         self._succeeded("page")
         self._emit(RowsChanged(first_changed))
         self._emit(StateChanged())
+
+    def _first_page_url(self) -> str:
+        """Page 1 as a `next` link would name it: the client asks for it by path, not by URL."""
+        return f"{self.client.instance}/api/v1/conversations?limit={PAGE_SIZE}"
 
     def _page_loop(self) -> None:
         """The server's `next` link points at a page already read: the walk ends here."""
@@ -593,7 +598,7 @@ class Engine:
         fetched: set[str | None] = set()
         url: str | None = None
         while len(rows) < limit:
-            fetched.add(url)
+            fetched.add(url or self._first_page_url())
             page = await self._fetch(url, older=True)
             for row in page.raw:
                 if str(row["id"]) not in seen_ids:

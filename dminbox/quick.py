@@ -25,17 +25,15 @@ so it has no cache to count.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import sqlite3
+from pathlib import Path
 
 from dminbox import paths
 from dminbox.account_file import accounts_file, default_row, find_row, load
 from dminbox.checks import cache_limit_from_env, checked_token, normalise_instance
 from dminbox.errors import ConfigError
-
-TYPE_CHECKING = False  # typing itself costs 2 ms
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = ["COMMAND", "unread_count"]
 
@@ -53,8 +51,13 @@ _VALUES = ("--account", "--instance", "--token")
 """The options that take a value; given before or after the command."""
 
 
-class _FullPath(Exception):
-    """This case is for the full command."""
+class Defer(enum.Enum):
+    """What the steps below return when the case is for the full command."""
+
+    FULL_PATH = "the full command answers"
+
+
+FULL_PATH = Defer.FULL_PATH
 
 
 def unread_count(argv: list[str]) -> int | None:
@@ -64,8 +67,11 @@ def unread_count(argv: list[str]) -> int | None:
     if options is None:
         return None
     try:
-        count = _count(_cache_file(options))
-    except (_FullPath, ConfigError, OSError, sqlite3.Error, ValueError):
+        path = _cache_file(options)
+        count = FULL_PATH if path is FULL_PATH else _count(path)
+    except (ConfigError, OSError, sqlite3.Error, ValueError):
+        return None  # the full command says what is wrong, in its own words
+    if count is FULL_PATH:
         return None
     print(count)
     return 0
@@ -99,8 +105,9 @@ def _parse(argv: list[str]) -> dict[str, str] | None:
     return options
 
 
-def _cache_file(options: dict[str, str]) -> Path | None:
-    """The account's cache file, or None when there is to be none (the count is then 0)."""
+def _cache_file(options: dict[str, str]) -> Path | None | Defer:
+    """The account's cache file; None when there is to be none (the count is then 0);
+    FULL_PATH when the full command must answer."""
     cache_limit_from_env()  # the full command refuses a bad DMINBOX_CACHE_LIMIT first
     account = options.get("--account", os.environ.get("DMINBOX_ACCOUNT"))
     instance = options.get("--instance", os.environ.get("DMINBOX_INSTANCE"))
@@ -108,7 +115,7 @@ def _cache_file(options: dict[str, str]) -> Path | None:
     use_cache = "--no-cache" not in options
     if (instance or token) and not account:
         if not instance:
-            raise _FullPath  # the full command says what is missing
+            return FULL_PATH  # the full command says what is missing
         instance, token = normalise_instance(instance), checked_token(token)
         if not use_cache:
             return None
@@ -119,28 +126,29 @@ def _cache_file(options: dict[str, str]) -> Path | None:
         data = load(accounts_file())
         row = find_row(data, account) if account and account.strip() else default_row(data)
         if row is None or "token" not in row:
-            raise _FullPath  # no account (a message), or a token_command to run
+            return FULL_PATH  # no account (a message), or a token_command to run
         if account and account.strip() and data.get("last_used") != row["acct"]:
-            raise _FullPath  # naming an account makes it the default: a write
+            return FULL_PATH  # naming an account makes it the default: a write
         if not use_cache:
             return None
         instance, token, account_id = row["instance"], row["token"], row["account_id"]
     if not paths.is_remembered(instance, token, account_id):
-        raise _FullPath  # the full command notes whose token this is: a write
+        return FULL_PATH  # the full command notes whose token this is: a write
     return paths.cache_path(instance, account_id)
 
 
-def _count(path: Path | None) -> int:
+def _count(path: Path | None) -> int | Defer:
+    """The unread count in the cache file at `path` (0 when there is none), or FULL_PATH."""
     if path is None or not path.exists():
         return 0
     if not _private(path):
-        raise _FullPath  # the full command makes them private again
+        return FULL_PATH  # the full command makes them private again
     db = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT)
     try:
         (app_id,) = db.execute("PRAGMA application_id").fetchone()
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if app_id != APPLICATION_ID or version not in COUNTED_SCHEMAS:
-            raise _FullPath
+            return FULL_PATH
         (count,) = db.execute(UNREAD).fetchone()
         return int(count)
     finally:

@@ -15,15 +15,10 @@ from dminbox.errors import ConfigError, NoAccountError
 __all__ = [
     "DEFAULT_CACHE_LIMIT",
     "DEMO_INSTANCE",
-    "ConfigError",
-    "NoAccountError",
     "Settings",
-    "normalise_instance",
     "settings_from",
     "settings_from_args",
 ]
-# ConfigError, NoAccountError (dminbox.errors) and normalise_instance (dminbox.checks)
-# are re-exported: code written before they moved imports them from here.
 
 DEMO_INSTANCE = "https://demo.dminbox.invalid"
 

@@ -388,12 +388,15 @@ def server_said(reply: Reply) -> str | None:
 
 
 def reset_time(headers: httpx.Headers, *, now: datetime | None = None) -> datetime | None:
-    """When a rate limit lifts: `X-RateLimit-Reset` (ISO 8601, Mastodon) or `Retry-After`.
+    """When a rate limit lifts: `X-RateLimit-Reset` or `Retry-After`.
 
+    `X-RateLimit-Reset` is ISO 8601 on Mastodon and may be a Unix time on GoToSocial;
     `Retry-After` is seconds from `now` or an HTTP-date. None when neither can be read.
     """
     moment = now or datetime.now(UTC)
     reset = headers.get("X-RateLimit-Reset", "").strip()
+    if reset.isdigit() and len(reset) <= 12:
+        return datetime.fromtimestamp(int(reset), UTC)
     if reset:
         try:
             return _aware(datetime.fromisoformat(reset.replace("Z", "+00:00")))

@@ -24,8 +24,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 
 from dminbox.accounts import AppRegistration
-from dminbox.config import ConfigError, normalise_instance
-from dminbox.errors import ApiError, LoginError, RegistrationRejected
+from dminbox.checks import normalise_instance
+from dminbox.errors import ApiError, ConfigError, LoginError, RegistrationRejected
 from dminbox.http import READ_TIMEOUT, Reply, build_client, error_for, fetch, server_said
 from dminbox.models import Account
 

@@ -584,3 +584,9 @@ async def test_a_missing_scope_is_named() -> None:
         with pytest.raises(MissingScopeError) as raised:
             await client.conversations()
     assert "read:statuses" in str(raised.value)
+
+
+def test_a_unix_time_reset_as_gotosocial_may_send_it() -> None:
+    reset = datetime(2026, 12, 1, 21, 14, 5, tzinfo=UTC)
+    headers = httpx.Headers({"X-RateLimit-Reset": str(int(reset.timestamp()))})
+    assert reset_time(headers) == reset

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dminbox.checks import normalise_instance
 from dminbox.client import MastodonClient
-from dminbox.config import normalise_instance
 from dminbox.engine import Engine
 from dminbox.errors import NetworkError
 from dminbox.fake import FakeMastodon, Fault, serve

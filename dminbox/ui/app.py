@@ -87,7 +87,7 @@ class DmInboxApp(App[int]):
 
     def action_accounts(self) -> None:
         from dminbox.accounts import list_accounts
-        from dminbox.config import ConfigError
+        from dminbox.errors import ConfigError
         from dminbox.ui.screens.accounts import ADD, AccountsScreen
 
         try:
@@ -128,7 +128,7 @@ class DmInboxApp(App[int]):
         import asyncio
 
         from dminbox.accounts import resolve_account
-        from dminbox.config import ConfigError
+        from dminbox.errors import ConfigError
 
         try:
             stored = await asyncio.to_thread(resolve_account, acct)
@@ -143,7 +143,7 @@ class DmInboxApp(App[int]):
         self.run_worker(self._switch(stored), group="switch", exclusive=True, exit_on_error=False)
 
     async def _switch(self, stored: StoredAccount) -> None:
-        from dminbox.config import ConfigError
+        from dminbox.errors import ConfigError
         from dminbox.ui.screens.switching import SwitchingScreen
 
         opener = self.opener or EngineOpener(_default_settings())

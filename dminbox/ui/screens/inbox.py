@@ -98,6 +98,9 @@ class InboxScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self._live = True
+        # The footer composed its keys with these answers already: no second rebuild.
+        self.set_class(self.app.size.width < NARROW_COLUMNS, "-narrow")
+        self._bindings_state = self._binding_answers()
         self.conversation_list.focus()
         self._show_state()
         await self.engine.start()
@@ -290,9 +293,12 @@ class InboxScreen(Screen[None]):
             return True if self.engine.can_undo else None
         return True
 
+    def _binding_answers(self) -> tuple[bool | None, ...]:
+        return tuple(self.check_action(a, ()) for a in ("back", "switch_pane", "undo"))
+
     def sync_bindings(self) -> None:
         """Refreshes the footer only when a key appears or goes: a rebuild costs ~20 ms."""
-        state = tuple(self.check_action(a, ()) for a in ("back", "switch_pane", "undo"))
+        state = self._binding_answers()
         if state != self._bindings_state:
             self._bindings_state = state
             self.refresh_bindings()

@@ -14,8 +14,7 @@ from textual.style import Style
 from textual.widgets import Input, Static
 
 from dminbox.accounts import StoredAccount
-from dminbox.config import ConfigError
-from dminbox.errors import LoginError
+from dminbox.errors import ConfigError, LoginError
 from dminbox.login_flow import LoginAttempt
 from dminbox.oauth import parse_instance
 from dminbox.text import clean, one_line

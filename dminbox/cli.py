@@ -146,9 +146,12 @@ def run_login_first(args: argparse.Namespace) -> int:
 def run(settings: Settings, transport: Any = None) -> int:
     """Builds the engine for these settings and runs the app until the user quits."""
     from dminbox.session import EngineOpener, open_engine
-    from dminbox.ui.app import DmInboxApp
 
     engine = open_engine(settings, transport=transport)
+    engine.prefetch()  # the cache is read while Textual loads
+
+    from dminbox.ui.app import DmInboxApp
+
     app = DmInboxApp(engine, label=settings.label, opener=EngineOpener(settings))
     result = app.run()
     return result if isinstance(result, int) else 0

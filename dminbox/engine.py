@@ -63,6 +63,8 @@ UNDO_SECONDS = 5.0
 """How long a removal can be undone before it is sent."""
 CACHE_BATCH = 200
 """Conversations read from the cache at a time: the first screen costs the same at any size."""
+FIRST_BATCH = 80
+"""Conversations read for the first screen: two screenfuls of the tallest common terminal."""
 REFRESH_PAGES = 25
 """At most this many pages are walked down from page 1 to meet what is already loaded."""
 SWEEP_PAGES = 5
@@ -228,6 +230,7 @@ class Engine:
         self._connected = False
         """Set by `connect()`: until then the server is not asked (the first paint comes first)."""
         self._started_from_cache = False
+        self._start_read: concurrent.futures.Future[_Start] | None = None
 
     # -- observing ---------------------------------------------------------------
 
@@ -311,14 +314,23 @@ class Engine:
 
     # -- start and stop --------------------------------------------------------------
 
+    def prefetch(self) -> None:
+        """Starts reading the first screen from the cache on the store's thread at once, so
+        it is ready by the time the app has started (call it before building the app)."""
+        if self._start_read is None:
+            self._start_read = self._executor.submit(_open_and_read_start, self)
+
     async def start(self) -> None:
         """Opens the cache and shows what it holds: the first screen, before any request."""
-        store = await self.open_store()
-        start = await self._db(_read_start, store)
+        self.prefetch()
+        assert self._start_read is not None
+        start = await asyncio.wrap_future(self._start_read)
+        store = self.store
+        assert store is not None
         self.pending_reads.update(start.pending_reads)
         self.pending_count = start.pending
         self._cached_unread = start.unread
-        self._cache_has_more = len(start.rows) >= CACHE_BATCH
+        self._cache_has_more = len(start.rows) >= FIRST_BATCH
         inbox = self.inbox
         if start.rows:
             inbox.add_older(start.rows)
@@ -977,8 +989,15 @@ class _Start:
     open_thread: list[Status]
 
 
+def _open_and_read_start(engine: Engine) -> _Start:
+    """On the store's thread: opens the cache (once) and reads what the first screen needs."""
+    if engine.store is None:
+        engine.store = engine._open_store()
+    return _read_start(engine.store)
+
+
 def _read_start(store: Cache) -> _Start:
-    rows = store.conversations(limit=CACHE_BATCH)
+    rows = store.conversations(limit=FIRST_BATCH)
     queued = store.queued()
     last_open = store.get("last_open")
     open_row = store.conversation(last_open) if last_open else None

@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from dminbox.engine import (
     Change,
@@ -32,6 +31,7 @@ from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.help import HelpScreen
 from dminbox.ui.widgets.conversation_list import ConversationList
+from dminbox.ui.widgets.key_bar import KeyBar
 from dminbox.ui.widgets.status_line import StatusLine
 from dminbox.ui.widgets.thread_view import ThreadView
 from dminbox.ui.widgets.title_bar import TitleBar
@@ -76,7 +76,7 @@ class InboxScreen(Screen[None]):
             )
             yield ThreadView(clock=self._clock, id="thread")
         yield StatusLine(id="status-line")
-        yield Footer(compact=True)
+        yield KeyBar(id="key-bar")
 
     @property
     def conversation_list(self) -> ConversationList:
@@ -104,10 +104,12 @@ class InboxScreen(Screen[None]):
         self.conversation_list.focus()
         self._show_state()
         await self.engine.start()
-        # The network waits for the first paint: nothing it brings is on the first frame.
-        # After two refreshes: the first one comes before any frame is written, and the
-        # client's set-up (importing httpx) would then hold the first frame back ~0.1 s.
-        self.call_after_refresh(self.call_after_refresh, self.engine.connect)
+
+    def on_conversation_list_painted(self) -> None:
+        """The network waits for the first frame: nothing it brings is on it, and setting
+        up the client (importing httpx) would hold the frame back by a tenth of a second.
+        The list's first lines are drawn a refresh before the whole screen is written."""
+        self.call_after_refresh(self.engine.connect)
 
     def on_unmount(self) -> None:
         self._live = False

@@ -66,6 +66,10 @@ class ConversationList(ScrollView, can_focus=True):
             super().__init__()
             self.now = now
 
+    class Painted(Message):
+        """The list's first frame is drawn (posted once: the frame is on its way to the
+        terminal by the time this is handled)."""
+
     class Opened(Message):
         """The user asked to open a conversation."""
 
@@ -88,6 +92,7 @@ class ConversationList(ScrollView, can_focus=True):
         self.pending = pending if pending is not None else set()
         """Ids whose mark-read the server has not confirmed yet (drawn with a hollow mark)."""
         self._now = clock or utc_now
+        self._painted = False
         self._cursor_id: str | None = None
         """The highlighted conversation: the cursor stays on it when rows come and go."""
 
@@ -187,6 +192,9 @@ class ConversationList(ScrollView, can_focus=True):
         self._refresh_row(self.cursor)
 
     def render_line(self, y: int) -> Strip:
+        if not self._painted:
+            self._painted = True
+            self.post_message(self.Painted())
         index = self.scroll_offset.y + y
         width = self._width
         if index < len(self.inbox):

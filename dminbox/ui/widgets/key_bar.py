@@ -1,0 +1,58 @@
+"""The footer: the keys that apply now, on one line, drawn as one piece of text.
+
+Textual's Footer builds a widget for every key and rebuilds them all when
+the keys change, which costs a few tens of milliseconds on the first frame.
+This draws the same line from the screen's active bindings in one pass and
+repaints only when what it says changes. A key that does not apply right now
+(undo with nothing to undo) shows dimmed, as in Textual's Footer.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.widget import Widget
+
+
+class KeyBar(Widget):
+    """`j/k Move  g/G Ends  ⏎ Open  m Read  d Del …` from the focused pane's bindings."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._keys: tuple[tuple[str, str, bool], ...] = ()
+
+    @property
+    def keys(self) -> tuple[tuple[str, str, bool], ...]:
+        """(key, description, enabled) of each key shown, in order."""
+        return self._keys
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen[object]) -> None:
+        shown: dict[str, tuple[Binding, bool]] = {}
+        for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+            if binding.show and binding.action not in shown:
+                shown[binding.action] = (binding, enabled)
+        keys = tuple(
+            (self.app.get_key_display(binding), binding.description, enabled)
+            for binding, enabled in shown.values()
+        )
+        if keys != self._keys:
+            self._keys = keys
+            self.refresh()
+
+    def render(self) -> Content:
+        parts: list[str | tuple[str, str]] = []
+        for display, text, enabled in self._keys:
+            if parts:
+                parts.append(" ")
+            dim = "" if enabled else " dim"
+            parts.append((display, f"bold $footer-key-foreground{dim}"))
+            parts.append((f" {text}", f"$footer-description-foreground{dim}"))
+        return Content.assemble(*parts)

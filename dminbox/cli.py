@@ -152,6 +152,8 @@ def run(settings: Settings, transport: Any = None) -> int:
 
     from dminbox.ui.app import DmInboxApp
 
+    # No event loop runs yet: the first frame then holds the rows, with no empty frame.
+    engine.await_prefetch(timeout=0.5)
     app = DmInboxApp(engine, label=settings.label, opener=EngineOpener(settings))
     result = app.run()
     return result if isinstance(result, int) else 0

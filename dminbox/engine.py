@@ -320,11 +320,30 @@ class Engine:
         if self._start_read is None:
             self._start_read = self._executor.submit(_open_and_read_start, self)
 
+    def await_prefetch(self, timeout: float) -> None:
+        """Before the app's event loop runs: lets the prefetched read finish, for at most
+        `timeout` seconds (a cache another process holds locked is waited for in `start`)."""
+        if self._start_read is not None:
+            concurrent.futures.wait([self._start_read], timeout=timeout)
+
     async def start(self) -> None:
         """Opens the cache and shows what it holds: the first screen, before any request."""
+        if self.start_if_ready():
+            return
         self.prefetch()
         assert self._start_read is not None
-        start = await asyncio.wrap_future(self._start_read)
+        self._apply_start(await asyncio.wrap_future(self._start_read))
+
+    def start_if_ready(self) -> bool:
+        """`start` without waiting, when the prefetched read is already done: the first
+        frame then holds the rows, with no empty frame before it. False otherwise."""
+        read = self._start_read
+        if read is None or not read.done() or self.rows_known or read.exception():
+            return False
+        self._apply_start(read.result())
+        return True
+
+    def _apply_start(self, start: _Start) -> None:
         store = self.store
         assert store is not None
         self.pending_reads.update(start.pending_reads)

@@ -103,7 +103,8 @@ class InboxScreen(Screen[None]):
         self._bindings_state = self._binding_answers()
         self.conversation_list.focus()
         self._show_state()
-        await self.engine.start()
+        if not self.engine.start_if_ready():
+            await self.engine.start()
 
     def on_conversation_list_painted(self) -> None:
         """The network waits for the first frame: nothing it brings is on it, and setting

@@ -98,3 +98,27 @@ async def settle(app: DmInboxApp, pilot: Any) -> None:
 def clock_of(app: DmInboxApp) -> ManualClock:
     assert app.engine is not None and isinstance(app.engine.clock, ManualClock)
     return app.engine.clock
+
+
+LIST = "/api/v1/conversations"
+
+
+def list_requests(server: FakeMastodon) -> list[str]:
+    """Every GET of the conversation list the server saw, as its path and sorted query."""
+    return [
+        f"{r.path}?{'&'.join(f'{k}={v}' for k, v in sorted(r.query.items()))}"
+        for r in server.requests
+        if r.method == "GET" and r.path == LIST
+    ]
+
+
+def requests_of(server: FakeMastodon, method: str, suffix: str = "") -> list[str]:
+    return [r.path for r in server.requests if r.method == method and r.path.endswith(suffix)]
+
+
+def screen_of(app: DmInboxApp) -> Any:
+    """The inbox screen the app shows now (and that it is the inbox)."""
+    from dminbox.ui.screens.inbox import InboxScreen
+
+    assert isinstance(app.screen, InboxScreen), app.screen
+    return app.screen

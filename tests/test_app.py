@@ -12,26 +12,7 @@ from dminbox.ui.screens.inbox import InboxScreen
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.thread_view import MessageView, ThreadView
 
-from conftest import clock_of, settle
-
-LIST = "/api/v1/conversations"
-
-
-def list_requests(server: FakeMastodon) -> list[str]:
-    return [
-        f"{r.path}?{'&'.join(f'{k}={v}' for k, v in sorted(r.query.items()))}"
-        for r in server.requests
-        if r.method == "GET" and r.path == LIST
-    ]
-
-
-def requests_of(server: FakeMastodon, method: str, suffix: str = "") -> list[str]:
-    return [r.path for r in server.requests if r.method == method and r.path.endswith(suffix)]
-
-
-def screen_of(app) -> InboxScreen:
-    assert isinstance(app.screen, InboxScreen)
-    return app.screen
+from conftest import LIST, clock_of, list_requests, requests_of, screen_of, settle
 
 
 async def test_first_page_fills_the_screen(demo_server, make_app) -> None:

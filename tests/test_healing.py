@@ -25,32 +25,13 @@ from dminbox.ui.screens.token_refused import TokenRefusedScreen
 from dminbox.ui.widgets.status_line import StatusLine
 from dminbox.ui.widgets.title_bar import TitleBar
 
-from conftest import NOW, clock_of, settle
+from conftest import LIST, NOW, clock_of, list_requests, requests_of, screen_of, settle
 
-LIST = "/api/v1/conversations"
 HOUR = 3600.0
 CLOCK = r"\d\d:\d\d:\d\d"
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def screen_of(app) -> InboxScreen:
-    assert isinstance(app.screen, InboxScreen), app.screen
-    return app.screen
-
-
-def list_urls(server: FakeMastodon) -> list[str]:
-    """Every GET of the conversation list, as its path and sorted query."""
-    return [
-        f"{r.path}?{'&'.join(f'{k}={v}' for k, v in sorted(r.query.items()))}"
-        for r in server.requests
-        if r.method == "GET" and r.path == LIST
-    ]
-
-
-def requests_of(server: FakeMastodon, method: str, suffix: str = "") -> list[str]:
-    return [r.path for r in server.requests if r.method == method and r.path.endswith(suffix)]
 
 
 def messages(app) -> list[str]:
@@ -122,10 +103,10 @@ async def test_a_rate_limit_at_start_waits_and_loads_by_itself(
         assert re.fullmatch(pattern, problem), problem
         line = status_widget(app)
         assert line.display and line.text == problem
-        assert len(list_urls(demo_server)) == 1, "a 429 is never retried at once"
+        assert len(list_requests(demo_server)) == 1, "a 429 is never retried at once"
 
         await advance(app, pilot, 1)
-        assert len(list_urls(demo_server)) == 1, "not before the limit lifts"
+        assert len(list_requests(demo_server)) == 1, "not before the limit lifts"
         await advance(app, pilot, 3)
         assert len(screen.inbox) >= 40, "the limit lifted and the inbox loaded by itself"
         assert screen.engine.problem == ""
@@ -162,10 +143,10 @@ async def test_a_failed_later_page_is_retried_after_the_backoff(demo_server, mak
         screen = screen_of(app)
         loaded = len(screen.inbox)
         max_id = failing.split("max_id=")[1]
-        assert sum(max_id in u for u in list_urls(demo_server)) == 1
+        assert sum(max_id in u for u in list_requests(demo_server)) == 1
         await advance(app, pilot, 2.5)  # the first backoff is at most 2 s
         assert len(screen.inbox) > loaded, "the page came by itself"
-        assert sum(max_id in u for u in list_urls(demo_server)) == 2
+        assert sum(max_id in u for u in list_requests(demo_server)) == 2
         assert screen.engine.paging != "failed"
         assert screen.engine.problem == ""
         assert "Not loaded" not in screen.conversation_list.footer_text
@@ -181,11 +162,13 @@ async def test_end_on_a_failed_page_retries_at_once(demo_server, make_app) -> No
         await pilot.press("end")
         await settle(app, pilot)
         assert len(screen.inbox) > loaded, "End retried the page without waiting"
-        assert sum(max_id in u for u in list_urls(demo_server)) == 2
+        assert sum(max_id in u for u in list_requests(demo_server)) == 2
         assert screen.engine.problem == ""
         await advance(app, pilot, 60)
-        assert sum(max_id in u for u in list_urls(demo_server)) == 2, "the timer did not fire too"
-        urls = list_urls(demo_server)
+        assert sum(max_id in u for u in list_requests(demo_server)) == 2, (
+            "the timer did not fire too"
+        )
+        urls = list_requests(demo_server)
         assert len(set(urls)) == len(urls) - 1, "only the failed page was asked twice"
 
 
@@ -241,10 +224,10 @@ async def test_a_revoked_token_is_told_once_and_the_action_waits(demo_server, ma
         assert app.screen is screen and screen.conversation_list.has_focus
 
         # More requests that meet the same 401 do not ask again.
-        pages = len(list_urls(demo_server))
+        pages = len(list_requests(demo_server))
         await pilot.press("G", "r")
         await settle(app, pilot)
-        assert len(list_urls(demo_server)) == pages + 1, "G asked for a page, and met a 401"
+        assert len(list_requests(demo_server)) == pages + 1, "G asked for a page, and met a 401"
         assert app.screen is screen
         assert sum(isinstance(c, TokenRefused) for c in refusals) == 1
         assert "1 pending" in screen.status_line
@@ -346,7 +329,7 @@ async def test_a_looping_next_link_ends_paging(demo_server, make_app, link) -> N
         footer = screen.conversation_list.footer_text
         assert "the server repeated a page" in footer, footer
         assert screen.engine.paging == "end"
-        urls = list_urls(demo_server)
+        urls = list_requests(demo_server)
         repeated = [url for url, n in Counter(urls).items() if n > 1]
         assert not repeated, urls
         assert len(urls) == 2

@@ -606,9 +606,10 @@ class Engine:
         self._cached_unread = stored[1]
         return stored[0]
 
-    async def send_queued(self) -> None:
-        """For scripts: sends what the app left queued (refusals come as `Notice`s)."""
-        await self._send_outbox()
+    async def send_queued(self, *, everything: bool = False) -> None:
+        """Sends what is queued now (refusals come as `Notice`s); `everything` includes
+        removals still inside their undo window. For scripts, and `flush`."""
+        await self._send_outbox(everything=everything)
 
     async def fetch_first_page(self) -> None:
         """For scripts: page 1, stored. Raises `ApiError`."""

@@ -6,6 +6,7 @@ from textual.widgets import Input
 
 from dminbox import accounts
 from dminbox.config import Settings
+from dminbox.engine import FIRST_BATCH
 from dminbox.fake import FakeMastodon
 from dminbox.oauth import SCOPES
 from dminbox.session import EngineOpener
@@ -99,7 +100,13 @@ async def test_a_revoked_token_offers_to_log_in_again_and_the_cache_stays(tmp_pa
         await pilot.pause()
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
-        assert len(inbox.inbox) == min(cached, 200), "the cached inbox stays readable"
+        assert len(inbox.inbox) == min(cached, FIRST_BATCH), "the first screen, from the cache"
+        await pilot.press("G")
+        await settle(app, pilot)
+        await pilot.press("G")
+        await settle(app, pilot)
+        assert len(inbox.inbox) == cached, "the whole cached inbox stays readable"
+        await pilot.press("g")
         await pilot.press("m")
         await settle(app, pilot)
         assert isinstance(app.screen, InboxScreen), "told once, not at every request"

@@ -1,4 +1,4 @@
-"""The sync engine: one account's inbox kept true, whatever the network does.
+"""The sync engine itself: the `Engine`, owner of one account's inbox state.
 
 It owns every piece of state that keeps the inbox true, each in one place:
 the loaded rows and where paging stands (`inbox`, `paging`), whether the
@@ -23,19 +23,30 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
-import itertools
 import logging
 import random
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dminbox.clock import Clock, SystemClock
+from dminbox.engine import reconcile, store_tasks
+from dminbox.engine.backoff import Backoff, reset_time
+from dminbox.engine.changes import (
+    Change,
+    Notice,
+    RowChanged,
+    RowGone,
+    RowsChanged,
+    StateChanged,
+    ThreadChanged,
+    TokenRefused,
+)
+from dminbox.engine.store_tasks import FIRST_BATCH
 from dminbox.errors import ApiError, AuthenticationError, NetworkError, NotFoundError
 from dminbox.inbox import Inbox
-from dminbox.models import Conversation, Status
+from dminbox.models import Conversation
 from dminbox.page import PAGE_SIZE
 from dminbox.text import one_line
 
@@ -44,18 +55,7 @@ if TYPE_CHECKING:
     from dminbox.page import Page
     from dminbox.store import Cache, QueuedAction
 
-__all__ = [
-    "Backoff",
-    "Change",
-    "Engine",
-    "Notice",
-    "RowChanged",
-    "RowGone",
-    "RowsChanged",
-    "StateChanged",
-    "ThreadChanged",
-    "TokenRefused",
-]
+__all__ = ["CACHE_BATCH", "Engine", "REFRESH_PAGES", "SWEEP_PAGES", "SWEEP_PAUSE", "UNDO_SECONDS"]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,6 @@ UNDO_SECONDS = 5.0
 """How long a removal can be undone before it is sent."""
 CACHE_BATCH = 200
 """Conversations read from the cache at a time: the first screen costs the same at any size."""
-FIRST_BATCH = 80
-"""Conversations read for the first screen: two screenfuls of the tallest common terminal."""
 REFRESH_PAGES = 25
 """At most this many pages are walked down from page 1 to meet what is already loaded."""
 SWEEP_PAGES = 5
@@ -74,85 +72,6 @@ SWEEP_PAUSE = 3.0
 
 T = TypeVar("T")
 Want = Literal["outbox", "refresh", "page", "thread"]
-
-
-# -- what the engine tells its observer ------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowsChanged:
-    """Rows were added, removed or moved; `first_changed` is the first index that differs."""
-
-    first_changed: int = 0
-
-
-@dataclass(frozen=True)
-class RowChanged:
-    """One row changed in place (its unread state, or its pending mark)."""
-
-    conversation_id: str
-
-
-@dataclass(frozen=True)
-class RowGone:
-    """A row left the list for good (removed, or deleted elsewhere)."""
-
-    conversation_id: str
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    """Something the title or the status line says changed: counts, health, paging."""
-
-
-@dataclass(frozen=True)
-class ThreadChanged:
-    """The open conversation's messages, from the cache or freshly from the server."""
-
-    conversation: Conversation
-    statuses: list[Status]
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A one-line message worth a toast (an action refused, a damaged cache rebuilt)."""
-
-    text: str
-    severity: Literal["information", "warning", "error"] = "information"
-    timeout: float = 6.0
-
-
-@dataclass(frozen=True)
-class TokenRefused:
-    """The server refused the token (401): told once; queued actions stay queued."""
-
-    reason: str
-
-
-Change = RowsChanged | RowChanged | RowGone | StateChanged | ThreadChanged | Notice | TokenRefused
-
-
-# -- backoff -----------------------------------------------------------------------
-
-
-@dataclass
-class Backoff:
-    """Capped exponential backoff with jitter: 2 s, 4 s, 8 s … up to a minute, each
-    drawn from its upper half so that many clients do not come back in step."""
-
-    base: float = 2.0
-    cap: float = 60.0
-    rng: random.Random = field(default_factory=random.Random)
-    failures: int = 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap, self.base * 2**self.failures)
-        self.failures = min(self.failures + 1, 30)
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 @dataclass
@@ -230,7 +149,7 @@ class Engine:
         self._connected = False
         """Set by `connect()`: until then the server is not asked (the first paint comes first)."""
         self._started_from_cache = False
-        self._start_read: concurrent.futures.Future[_Start] | None = None
+        self._start_read: concurrent.futures.Future[store_tasks.Start] | None = None
 
     # -- observing ---------------------------------------------------------------
 
@@ -343,7 +262,7 @@ class Engine:
         self._apply_start(read.result())
         return True
 
-    def _apply_start(self, start: _Start) -> None:
+    def _apply_start(self, start: store_tasks.Start) -> None:
         store = self.store
         assert store is not None
         self.pending_reads.update(start.pending_reads)
@@ -460,7 +379,7 @@ class Engine:
         self._wants.add(want)
         # One retry brings back everything that failed: only the first failure since the
         # last try sets its time (a rate limit that lifts later moves it on).
-        reset_at = _reset_time(error)
+        reset_at = reset_time(error)
         if self._retry_timer is None or (reset_at and reset_at > (self.retry_at or 0)):
             self._cancel_retry()
             delay = self._delay_for(error)
@@ -473,7 +392,7 @@ class Engine:
         self._emit(StateChanged())
 
     def _delay_for(self, error: ApiError) -> float:
-        reset_at = _reset_time(error)
+        reset_at = reset_time(error)
         if reset_at is not None:
             wait = reset_at - self.clock.now()
             if wait > 0:
@@ -601,7 +520,7 @@ class Engine:
         page = await self.client.conversations(url)
         removed = set(self._removed)
         stored = await self._db(
-            _store_page, self.store, page, url if older else None, removed, older
+            store_tasks.store_page, self.store, page, url if older else None, removed, older
         )
         self._cached_unread = stored[1]
         return stored[0]
@@ -662,7 +581,7 @@ class Engine:
 
     async def _refresh_now(self, *, quiet: bool) -> bool:
         inbox = self.inbox
-        before = {c.id: (_last_id(c), c.unread) for c in inbox}
+        before = {c.id: (reconcile.last_id(c), c.unread) for c in inbox}
         rows: list[Conversation] = []
         fetched: set[str | None] = set()
         url: str | None = None
@@ -675,7 +594,8 @@ class Engine:
                 rows.extend(page.conversations)
                 # Walk down only while every row is new: below a known one, all is known.
                 met_known = not before or any(
-                    c.id in before and before[c.id][0] == _last_id(c) for c in page.conversations
+                    c.id in before and before[c.id][0] == reconcile.last_id(c)
+                    for c in page.conversations
                 )
                 if page.is_last or met_known or page.next_url in fetched:
                     break
@@ -691,18 +611,18 @@ class Engine:
             inbox.reached_end = page.is_last
         if first_page.prev_url is not None:
             inbox.prev_url = first_page.prev_url
-        top_before = _top(inbox, len(rows))
+        top_before = reconcile.top(inbox, len(rows))
         inbox.add_newer(rows)
-        gone = _gone(inbox, rows, complete=complete)
+        gone = reconcile.gone(inbox, rows, complete=complete)
         await self._forget(gone)
         await self._save_paging()
         self._succeeded("refresh")
-        if _top(inbox, len(rows)) != top_before or not self.rows_known:
+        if reconcile.top(inbox, len(rows)) != top_before or not self.rows_known:
             self._emit(RowsChanged(0))  # an unchanged page 1 repaints nothing
         self.rows_known = True
         self._emit(StateChanged())
         self._refresh_open_thread(rows)
-        changed = sum(1 for c in rows if before.get(c.id) != (_last_id(c), c.unread))
+        changed = sum(1 for c in rows if before.get(c.id) != (reconcile.last_id(c), c.unread))
         if not quiet or changed:
             plural = "s" if changed != 1 else ""
             text = f"{changed} new or updated conversation{plural}." if changed else ""
@@ -714,7 +634,7 @@ class Engine:
         if not ids:
             return
         assert self.store is not None
-        await self._db(_delete_conversations, self.store, ids)
+        await self._db(store_tasks.delete_conversations, self.store, ids)
         shown = [i for i in ids if self.inbox.remove(i) is not None]
         for conversation_id in shown:
             self.pending_reads.discard(conversation_id)
@@ -754,7 +674,7 @@ class Engine:
                     and oldest <= c.last_status.created_at <= newest
                     and c.id not in ids
                 )
-                if len(inbox) and _activity(inbox[len(inbox) - 1]) >= oldest:
+                if len(inbox) and reconcile.activity(inbox[len(inbox) - 1]) >= oldest:
                     break  # past the loaded rows
             suspects -= seen
             if suspects:
@@ -772,7 +692,7 @@ class Engine:
         unread conversation is marked read."""
         assert self.store is not None
         self.open_conversation = conversation
-        cached = await self._db(_cached_thread, self.store, conversation)
+        cached = await self._db(store_tasks.cached_thread, self.store, conversation)
         self._emit(ThreadChanged(conversation, cached, "Refreshing the thread…"))
         await self._db(self.store.set, last_open=conversation.id)
         self._spawn(self._load_thread(conversation), "thread")
@@ -792,10 +712,10 @@ class Engine:
                 # A permanent answer is the thread's own note, not the inbox's problem.
                 self._thread_wanted = conversation if error.transient else None
                 self._failed(error, "thread")
-            cached = await self._db(_cached_thread, self.store, conversation)
+            cached = await self._db(store_tasks.cached_thread, self.store, conversation)
             self._emit(ThreadChanged(conversation, cached, f"Not refreshed: {error}"))
             return
-        thread = await self._db(_store_thread, self.store, conversation, raw)
+        thread = await self._db(store_tasks.store_thread, self.store, conversation, raw)
         self._succeeded("thread")
         shown = self.open_conversation
         if shown is not None and shown.id == conversation.id:
@@ -807,7 +727,9 @@ class Engine:
         if shown is None:
             return
         for conversation in rows:
-            if conversation.id == shown.id and _last_id(conversation) != _last_id(shown):
+            if conversation.id == shown.id and reconcile.last_id(conversation) != reconcile.last_id(
+                shown
+            ):
                 self.open_conversation = conversation
                 self._spawn(self._load_thread(conversation), "thread")
                 return
@@ -820,7 +742,7 @@ class Engine:
         current = self._row(conversation_id)
         if current is None or not current.unread:
             return
-        self.inbox.replace(_with_unread(current, False))
+        self.inbox.replace(reconcile.with_unread(current, False))
         self.pending_reads.add(conversation_id)
         self._emit(RowChanged(conversation_id))
         try:
@@ -829,7 +751,7 @@ class Engine:
             log.warning("cannot queue a read: %s", error)
             self.pending_reads.discard(conversation_id)
             if (row := self._row(conversation_id)) is not None:
-                self.inbox.replace(_with_unread(row, True))
+                self.inbox.replace(reconcile.with_unread(row, True))
             self._emit(RowChanged(conversation_id))
             self._emit(Notice(one_line(f"Could not save that in the cache ({error})."), "error"))
             return
@@ -968,7 +890,7 @@ class Engine:
         if action.action == "read":
             await self._db(self.store.set_unread, conversation_id, True)
             if (row := self._row(conversation_id)) is not None:
-                self.inbox.replace(_with_unread(row, True))
+                self.inbox.replace(reconcile.with_unread(row, True))
             self._emit(RowChanged(conversation_id))
             verb = "mark read"
         else:
@@ -985,7 +907,7 @@ class Engine:
 
     async def _count(self) -> None:
         assert self.store is not None
-        pending, unread = await self._db(_counts, self.store)
+        pending, unread = await self._db(store_tasks.counts, self.store)
         if (pending, unread) != (self.pending_count, self._cached_unread):
             self.pending_count, self._cached_unread = pending, unread
             self._emit(StateChanged())
@@ -995,133 +917,8 @@ class Engine:
         return None if index is None else self.inbox[index]
 
 
-# -- store work, run on the store's thread ---------------------------------------------
-
-
-@dataclass
-class _Start:
-    rows: list[Conversation]
-    paging: Any
-    pending_reads: set[str]
-    pending: int
-    unread: int
-    open_row: Conversation | None
-    open_thread: list[Status]
-
-
-def _open_and_read_start(engine: Engine) -> _Start:
+def _open_and_read_start(engine: Engine) -> store_tasks.Start:
     """On the store's thread: opens the cache (once) and reads what the first screen needs."""
     if engine.store is None:
         engine.store = engine._open_store()
-    return _read_start(engine.store)
-
-
-def _read_start(store: Cache) -> _Start:
-    rows = store.conversations(limit=FIRST_BATCH)
-    queued = store.queued()
-    last_open = store.get("last_open")
-    open_row = store.conversation(last_open) if last_open else None
-    return _Start(
-        rows=rows,
-        paging=store.paging(),
-        pending_reads={a.conversation_id for a in queued if a.action == "read"},
-        pending=len(queued),
-        unread=store.unread_count(),
-        open_row=open_row,
-        open_thread=_cached_thread(store, open_row) if open_row else [],
-    )
-
-
-def _store_page(
-    store: Cache, page: Page, page_url: str | None, removed: set[str], older: bool
-) -> tuple[Page, int]:
-    """Stores a page, minding the outbox: a queued removal hides its row, a read stays read."""
-    from dataclasses import replace
-
-    queued = store.queued()
-    removing = {a.conversation_id for a in queued if a.action == "remove"} | removed
-    reading = {a.conversation_id for a in queued if a.action == "read"}
-    keep: list[Conversation] = []
-    raw: list[dict[str, Any]] = []
-    for conversation, row in zip(page.conversations, page.raw, strict=True):
-        if conversation.id in removing:
-            continue
-        if conversation.id in reading and conversation.unread:
-            conversation = _with_unread(conversation, False)
-            row = {**row, "unread": False}
-        keep.append(conversation)
-        raw.append(row)
-    store.put_conversations(raw, page_url=page_url)
-    if older:
-        store.page_read(page_url)
-    return replace(page, conversations=keep, raw=raw), store.unread_count()
-
-
-def _store_thread(
-    store: Cache, conversation: Conversation, context: dict[str, Any]
-) -> list[Status]:
-    raw = [*(context.get("ancestors") or []), *(context.get("descendants") or [])]
-    valid = [s for s in raw if isinstance(s, dict) and "id" in s]
-    store.put_thread(conversation.id, valid)
-    return _cached_thread(store, conversation)
-
-
-def _cached_thread(store: Cache, conversation: Conversation) -> list[Status]:
-    statuses = store.thread(conversation.id)
-    if not statuses and conversation.last_status is not None:
-        return [conversation.last_status]
-    return statuses
-
-
-def _delete_conversations(store: Cache, ids: list[str]) -> None:
-    for conversation_id in ids:
-        store.delete_conversation(conversation_id)
-
-
-def _counts(store: Cache) -> tuple[int, int]:
-    return len(store.queued()), store.unread_count()
-
-
-# -- rows ----------------------------------------------------------------------------
-
-_OLDEST = datetime.min.replace(tzinfo=UTC)
-
-
-def _top(inbox: Inbox, count: int) -> list[tuple[str, str | None, bool]]:
-    """What the first `count` rows show: who, which last message, read or not."""
-    return [(c.id, _last_id(c), c.unread) for c in itertools.islice(inbox, count)]
-
-
-def _reset_time(error: ApiError) -> float | None:
-    """When a rate limit lifts (clock seconds), if the server said."""
-    reset_at: datetime | None = getattr(error, "reset_at", None)
-    return reset_at.timestamp() if reset_at is not None else None
-
-
-def _last_id(conversation: Conversation) -> str | None:
-    return conversation.last_status.id if conversation.last_status else None
-
-
-def _activity(conversation: Conversation) -> datetime:
-    status = conversation.last_status
-    return status.created_at if status is not None else _OLDEST
-
-
-def _with_unread(conversation: Conversation, unread: bool) -> Conversation:
-    return conversation.model_copy(update={"unread": unread})
-
-
-def _gone(inbox: Inbox, rows: list[Conversation], *, complete: bool) -> list[str]:
-    """Loaded rows the server no longer has: those dated within what `rows` (the newest,
-    just read) cover, yet absent from them. With `complete`, `rows` are the whole inbox.
-    Rows without a date are never judged."""
-    seen = {c.id for c in rows}
-    dated = [c.last_status.created_at for c in rows if c.last_status is not None]
-    if not dated and not complete:
-        return []
-    oldest = _OLDEST if complete else min(dated)
-    return [
-        c.id
-        for c in inbox
-        if c.id not in seen and c.last_status is not None and c.last_status.created_at >= oldest
-    ]
+    return store_tasks.read_start(engine.store)

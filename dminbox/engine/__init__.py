@@ -1,0 +1,48 @@
+"""The sync engine: one account's inbox kept true, whatever the network does.
+
+- `core`: the `Engine`, the one owner of the inbox's state;
+- `changes`: what it tells its observer (the screen, a script);
+- `backoff`: when to try again;
+- `reconcile`: rows judged against what the server sent;
+- `store_tasks`: its work on the store's own thread.
+"""
+
+from dminbox.engine.backoff import Backoff
+from dminbox.engine.changes import (
+    Change,
+    Notice,
+    RowChanged,
+    RowGone,
+    RowsChanged,
+    StateChanged,
+    ThreadChanged,
+    TokenRefused,
+)
+from dminbox.engine.core import (
+    CACHE_BATCH,
+    REFRESH_PAGES,
+    SWEEP_PAGES,
+    SWEEP_PAUSE,
+    UNDO_SECONDS,
+    Engine,
+)
+from dminbox.engine.store_tasks import FIRST_BATCH
+
+__all__ = [
+    "CACHE_BATCH",
+    "FIRST_BATCH",
+    "REFRESH_PAGES",
+    "SWEEP_PAGES",
+    "SWEEP_PAUSE",
+    "UNDO_SECONDS",
+    "Backoff",
+    "Change",
+    "Engine",
+    "Notice",
+    "RowChanged",
+    "RowGone",
+    "RowsChanged",
+    "StateChanged",
+    "ThreadChanged",
+    "TokenRefused",
+]

@@ -398,3 +398,13 @@ async def test_an_action_the_server_asks_to_retry_is_retried_by_itself(
         assert "pending" not in screen.status_line
         deletes = [r.path for r in demo_server.requests if r.method == "DELETE"]
         assert deletes == [f"{LIST}/{target}"] * 2
+
+
+async def test_r_says_so_when_there_is_nothing_newer(demo_server, make_app) -> None:
+    app = make_app(demo_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.clear_notifications()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert [n.message for n in app._notifications] == ["No newer conversations."]

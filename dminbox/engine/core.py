@@ -149,6 +149,8 @@ class Engine:
         self._connected = False
         """Set by `connect()`: until then the server is not asked (the first paint comes first)."""
         self._started_from_cache = False
+        self._refresh_asked = False
+        """The next refresh was asked for by the user: it says what it found, even nothing."""
         self._start_read: concurrent.futures.Future[store_tasks.Start] | None = None
 
     # -- observing ---------------------------------------------------------------
@@ -414,7 +416,8 @@ class Engine:
         if "outbox" in wants or self.pending_count:
             await self._send_outbox()
         if "refresh" in wants:
-            await self._refresh(quiet=True)
+            asked, self._refresh_asked = self._refresh_asked, False
+            await self._refresh(quiet=not asked)
         if "page" in wants:
             await self._load_more(retry=True)
         if "thread" in wants and self._thread_wanted is not None:
@@ -565,7 +568,8 @@ class Engine:
     # -- newer rows, and rows deleted elsewhere ---------------------------------------
 
     def refresh(self) -> None:
-        """Fetches what is newer than the loaded rows (and heals what failed)."""
+        """The user asked for newer rows (and heals what failed): says how many came."""
+        self._refresh_asked = True
         self.retry_now()
 
     async def _refresh(self, *, quiet: bool) -> bool:

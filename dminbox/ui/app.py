@@ -1,20 +1,22 @@
-"""The dminbox Textual application: built from a client, shared by the CLI and the tests."""
+"""The dminbox Textual application: built on an engine, shared by the CLI and the tests."""
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
-from dminbox.accounts import StoredAccount
 from dminbox.engine import Engine
 from dminbox.session import EngineOpener
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.inbox import InboxScreen
+
+if TYPE_CHECKING:
+    from dminbox.accounts import StoredAccount
 
 log = logging.getLogger(__name__)
 

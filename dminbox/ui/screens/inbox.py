@@ -26,6 +26,7 @@ from dminbox.engine import (
     ThreadChanged,
     TokenRefused,
 )
+from dminbox.inbox import Inbox
 from dminbox.models import Conversation
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
@@ -87,7 +88,7 @@ class InboxScreen(Screen[None]):
         return self.query_one(ThreadView)
 
     @property
-    def inbox(self):  # type: ignore[no-untyped-def]
+    def inbox(self) -> Inbox:
         """The loaded rows (the engine's)."""
         return self.engine.inbox
 

@@ -1083,3 +1083,21 @@ async def test_the_unread_count_covers_cached_rows_not_loaded_yet(
     assert engine.store is not None
     assert engine.unread_count == engine.store.unread_count() > engine.inbox.unread_count
     await engine.close()
+
+
+async def test_the_sweep_goes_on_from_the_refresh_without_asking_page_1_again(
+    started, server, clock, tmp_path
+) -> None:
+    path = tmp_path / "cache.sqlite3"
+    first, _ = await started(path)
+    for _ in range(3):
+        first.need_more()
+        await first.idle()
+    await first.close()
+    engine, _ = await started(path)
+    for _ in range(SWEEP_PAGES + 2):
+        await advance(engine, clock, SWEEP_PAUSE)
+    await engine.idle()
+    page_1 = [url for url in lists(server) if "max_id" not in url]
+    assert len(page_1) == 2, "page 1 once by each start's refresh; the sweep goes on from it"
+    await engine.close()

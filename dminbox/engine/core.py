@@ -150,6 +150,9 @@ class Engine:
         """Set by `connect()`: until then the server is not asked (the first paint comes first)."""
         self._started_from_cache = False
         self._refresh_asked = False
+        self._sweep_from: tuple[str | None, set[str]] | None = None
+        """Where the last refresh stopped, and what it saw: the background check goes on
+        from there instead of asking for page 1 again."""
         """The next refresh was asked for by the user: it says what it found, even nothing."""
         self._start_read: concurrent.futures.Future[store_tasks.Start] | None = None
 
@@ -608,6 +611,7 @@ class Engine:
             self._failed(error, "refresh")
             return False
         first_page, page = pages[0], pages[-1]
+        self._sweep_from = (page.next_url, {c.id for c in rows})
         complete = page.is_last
         if not inbox.started:
             inbox.started = True
@@ -655,15 +659,27 @@ class Engine:
         suspects: set[str] = set()
         seen: set[str] = set()
         fetched: set[str | None] = set()
+        url: str | None = None
+        page: Page | None = None
+        if self._sweep_from is not None:
+            url, seen_by_refresh = self._sweep_from
+            if url is None:
+                return  # the refresh read the whole inbox: nothing is left to check
+            seen.update(seen_by_refresh)
         try:
-            page = await self.client.conversations(None)
+            if url is None:
+                page = await self.client.conversations(None)
             for _ in range(SWEEP_PAGES):
-                seen.update(c.id for c in page.conversations)
-                if page.is_last or page.next_url is None or page.next_url in fetched:
+                if page is not None:
+                    seen.update(c.id for c in page.conversations)
+                    if page.is_last or page.next_url is None or page.next_url in fetched:
+                        break
+                    url = page.next_url
+                if url is None:
                     break
-                url = page.next_url
                 fetched.add(url)
-                await self.clock.sleep(SWEEP_PAUSE)
+                if page is not None:
+                    await self.clock.sleep(SWEEP_PAUSE)  # spaced out: it must stay cheap
                 page = await self.client.conversations(url)
                 dated = [c.last_status.created_at for c in page.conversations if c.last_status]
                 if not dated:

@@ -192,3 +192,36 @@ async def test_switching_account_from_the_accounts_screen() -> None:
         assert app.account_label == f"zoe@{HOST}"
         assert [c.accounts[0].acct for c in app.screen.inbox] == ["yann"]
         assert accounts.resolve_account(None).acct == f"zoe@{HOST}", "now the default"
+
+
+async def test_an_unexpected_error_while_switching_is_one_line_and_the_inbox_stays() -> None:
+    server = FakeMastodon.demo(now=NOW)
+    alice = server.add_account(username="zoe", display_name="Zoe")
+    server.add_token("alice-token", {"read", "write"}, owner=alice)
+    accounts.save_account(f"zoe@{HOST}", server.base_url, alice["id"], "alice-token")
+    accounts.save_account(f"me@{HOST}", server.base_url, server.me["id"], server.token)
+    opener = opener_for(server)
+
+    def broken(stored: object) -> None:
+        raise RuntimeError("the opener broke")
+
+    opener.open = broken  # type: ignore[method-assign]
+    app = DmInboxApp(make_engine(server), label=f"me@{HOST}", clock=fixed_clock, opener=opener)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        before = [c.id for c in app.screen.inbox]
+        await pilot.press("a")
+        await pilot.pause()
+        options = app.screen.query_one("#accounts")
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        options.highlighted = ids.index(f"zoe@{HOST}")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert isinstance(app.screen, InboxScreen), "not left on the switching screen"
+        assert app.account_label == f"me@{HOST}"
+        assert [c.id for c in app.screen.inbox] == before
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors == ["Unexpected error: RuntimeError: the opener broke"]
+        await pilot.press("j")
+        assert app.screen.conversation_list.cursor == 1, "the inbox still takes keys"

@@ -1101,3 +1101,25 @@ async def test_the_sweep_goes_on_from_the_refresh_without_asking_page_1_again(
     page_1 = [url for url in lists(server) if "max_id" not in url]
     assert len(page_1) == 2, "page 1 once by each start's refresh; the sweep goes on from it"
     await engine.close()
+
+
+async def test_a_bug_in_engine_work_is_one_notice_and_the_engine_goes_on(
+    started, server, clock, tmp_path, monkeypatch
+) -> None:
+    path = tmp_path / "cache.sqlite3"
+    first, _ = await started(path)
+    await first.close()
+    engine, changes = await started(path, connect=False)
+
+    async def broken(*, quiet: bool) -> bool:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(engine, "_refresh_now", broken)
+    engine.connect()
+    await engine.idle()
+    notices = [c.text for c in changes if isinstance(c, Notice)]
+    assert notices == ["Unexpected error: RuntimeError: a bug"]
+    before = len(engine.inbox)
+    engine.need_more()
+    await engine.idle()
+    assert len(engine.inbox) > before, "paging still works"

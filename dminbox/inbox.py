@@ -174,6 +174,12 @@ class Inbox:
         self._track([conversation])
         return index
 
+    def clear(self) -> None:
+        """Forgets every row (an account's inbox, closed, lets its rows go)."""
+        self._rows = []
+        self._ids = set()
+        self._unread = 0
+
     def _drop(self, ids: set[str]) -> int | None:
         """Takes these rows out; returns the index of the first one, None if none was here."""
         if not ids:

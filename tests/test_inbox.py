@@ -166,3 +166,10 @@ def test_a_page_read_again_leaves_unchanged_rows_in_place() -> None:
     assert [c.id for c in inbox] == list("abcdefg")
     assert inbox[1].unread and inbox.unread_count == 1
     assert first_changed == 1
+
+
+def test_clear_forgets_every_row_and_the_unread_count() -> None:
+    inbox = Inbox()
+    inbox.add_older([conversation("1", 2, unread=True), conversation("2", 1)])
+    inbox.clear()
+    assert len(inbox) == 0 and "1" not in inbox and inbox.unread_count == 0

@@ -1123,3 +1123,51 @@ async def test_a_bug_in_engine_work_is_one_notice_and_the_engine_goes_on(
     engine.need_more()
     await engine.idle()
     assert len(engine.inbox) > before, "paging still works"
+
+
+# -- found in review --------------------------------------------------------------------
+
+
+async def test_a_refresh_keeps_a_row_that_only_moved_down(started, server) -> None:
+    """Its newest message was deleted: the server moves it down, not away."""
+    engine, changes = await started()
+    engine.need_more()
+    await engine.idle()
+    deep = chat_with_one(server, engine, PAGE + 5)
+    reply_in(server, deep, "oops, wrong person", later=1)
+    engine.refresh()
+    await engine.idle()
+    assert ids(engine)[0] == deep.id
+    server.delete_status(server.row(deep.id).status_ids[-1])
+    engine.refresh()
+    await engine.idle()
+    assert deep.id in ids(engine) and deep.id in cached_ids(engine)
+    assert RowGone(deep.id) not in changes
+
+
+async def test_the_problem_line_goes_when_r_loads_a_small_inbox_whose_page_failed(
+    started, server, clock
+) -> None:
+    rows = [r["id"] for r in server.conversation_rows()]
+    async with MastodonClient(server.base_url, server.token, transport=server.transport()) as c:
+        for conversation_id in rows[10:]:
+            await c.remove(conversation_id)
+    server.faults.add(Fault(method="GET", path=LIST, status=503))
+    engine, _ = await started()
+    assert engine.paging == "failed" and engine.problem
+    engine.refresh()
+    await engine.idle()
+    assert len(engine.inbox) == 10 and engine.paging == "end"
+    assert engine.problem == "" and engine.retry_at is None
+
+
+async def test_forgetting_an_unread_row_lowers_the_unread_count(started, server) -> None:
+    engine, _ = await started()
+    unread = next(c for c in engine.inbox if c.unread)
+    before = engine.unread_count
+    async with MastodonClient(server.base_url, server.token, transport=server.transport()) as c:
+        await c.remove(unread.id)  # removed by another client
+    engine.refresh()
+    await engine.idle()
+    assert unread.id not in ids(engine)
+    assert engine.unread_count == before - 1

@@ -353,9 +353,15 @@ class Engine:
     # -- health --------------------------------------------------------------------------
 
     def _succeeded(self, want: Want) -> None:
-        self._wants.discard(want)
+        """A request for `want` went through: the server answers."""
         changed = self.online is not True
         self.online = True
+        self._settled(want, changed=changed)
+
+    def _settled(self, want: Want, *, changed: bool = False) -> None:
+        """Nothing is left to retry for `want` (it went through, or became moot): with
+        nothing else waiting, the problem line goes and the backoff starts over."""
+        self._wants.discard(want)
         if not self._wants:
             self.backoff.reset()
             changed = changed or bool(self.problem)
@@ -423,8 +429,11 @@ class Engine:
             await self._refresh(quiet=not asked)
         if "page" in wants:
             await self._load_more(retry=True)
-        if "thread" in wants and self._thread_wanted is not None:
-            await self._load_thread(self._thread_wanted)
+        if "thread" in wants:
+            if self._thread_wanted is not None:
+                await self._load_thread(self._thread_wanted)
+            else:
+                self._settled("thread")
 
     def retry_now(self) -> None:
         """`r`: everything that failed is tried again at once, and newer rows fetched."""
@@ -472,6 +481,7 @@ class Engine:
                 return
         if not inbox.has_more:
             self._set_paging("end")
+            self._settled("page")  # a refresh read the rest meanwhile
             return
         if not self._connected:
             return  # the server is asked once the first frame is on screen
@@ -506,6 +516,7 @@ class Engine:
         self.inbox.reached_end = True
         self.paging_loop = True
         self._set_paging("end")
+        self._settled("page")
 
     def _set_paging(self, status: PagingStatus) -> None:
         if status != self.paging:
@@ -622,6 +633,8 @@ class Engine:
         top_before = reconcile.top(inbox, len(rows))
         inbox.add_newer(rows)
         gone = reconcile.gone(inbox, rows, complete=complete)
+        if gone and not complete:
+            gone = await self._confirm_gone(gone, page.next_url, fetched)
         await self._forget(gone)
         await self._save_paging()
         self._succeeded("refresh")
@@ -637,6 +650,28 @@ class Engine:
             self._emit(Notice(text or "No newer conversations.", timeout=3))
         return True
 
+    async def _confirm_gone(
+        self, suspects: list[str], url: str | None, fetched: set[str | None]
+    ) -> list[str]:
+        """Rows missing from what a refresh read may only have moved down (their newest
+        message was deleted): a few more pages are read, and those found there stay.
+        Rows still missing are taken as gone; on an error, none is."""
+        missing = set(suspects)
+        try:
+            for _ in range(SWEEP_PAGES):
+                if not missing or url is None or url in fetched:
+                    break
+                fetched.add(url)
+                page = await self.client.conversations(url)
+                missing -= {c.id for c in page.conversations}
+                if page.is_last:
+                    break
+                url = page.next_url
+        except ApiError as error:
+            log.info("could not confirm rows deleted elsewhere: %s", error)
+            return []
+        return [i for i in suspects if i in missing]
+
     async def _forget(self, ids: list[str]) -> None:
         """Rows the server no longer has: out of the list and the cache."""
         if not ids:
@@ -650,6 +685,7 @@ class Engine:
         if shown:
             self._emit(RowsChanged(0))
             self._emit(StateChanged())
+        await self._count()
 
     async def _sweep(self) -> None:
         """The cheap background check: a few pages past the first, spaced out, for
@@ -729,9 +765,12 @@ class Engine:
             raw = await self.client.context_raw(conversation.last_status.id)
         except ApiError as error:
             if error.transient or isinstance(error, AuthenticationError):
-                # A permanent answer is the thread's own note, not the inbox's problem.
                 self._thread_wanted = conversation if error.transient else None
                 self._failed(error, "thread")
+            else:
+                # A permanent answer is the thread's own note, not the inbox's problem.
+                self._thread_wanted = None
+                self._settled("thread")
             cached = await self._db(store_tasks.cached_thread, self.store, conversation)
             self._emit(ThreadChanged(conversation, cached, f"Not refreshed: {error}"))
             return
@@ -844,9 +883,12 @@ class Engine:
             for action in await self._db(self.store.queued):
                 if not everything and action.not_before > now:
                     continue
-                if not await self._db(self.store.is_queued, action.seq):
-                    continue  # undone while an earlier action was being sent
+                # On its way from here on: an undo after this point is too late. (Marked
+                # before asking the store, so an undo cannot slip in behind that question.)
                 self._in_flight.add(action.seq)
+                if not await self._db(self.store.is_queued, action.seq):
+                    self._in_flight.discard(action.seq)
+                    continue  # undone while an earlier action was being sent
                 try:
                     kept = not await self._send(action)
                 finally:
@@ -854,11 +896,7 @@ class Engine:
                 if kept:
                     break
             if not kept and "outbox" in self._wants:
-                self._wants.discard("outbox")  # what failed was undone, or sent meanwhile
-                if not self._wants:
-                    self.problem = ""
-                    self._cancel_retry()
-                    self._emit(StateChanged())
+                self._settled("outbox")  # what failed was undone, or sent meanwhile
         await self._count()
 
     async def _send(self, action: QueuedAction) -> bool:
@@ -875,9 +913,10 @@ class Engine:
                 await self._db(store.done, action.seq)
                 return True
         except NotFoundError:
-            # Gone already (removed elsewhere): what the user wanted, or moot.
-            await self._db(store.done, action.seq)
+            # Gone already (removed elsewhere): what the user wanted, or moot. Noted as
+            # removed first: a page already on its way must not bring it back.
             self._removed.add(conversation_id)
+            await self._db(store.done, action.seq)
             self._undo = [r for r in self._undo if r.seq != action.seq]
             self.pending_reads.discard(conversation_id)
             await self._forget([conversation_id])
@@ -892,10 +931,10 @@ class Engine:
             await self._db(store.done, action.seq)
             await self._roll_back(action, error)
             return True
+        if action.action == "remove":
+            self._removed.add(conversation_id)  # before the await: see above
         await self._db(store.done, action.seq)
         self._undo = [r for r in self._undo if r.seq != action.seq]
-        if action.action == "remove":
-            self._removed.add(conversation_id)
         if conversation_id in self.pending_reads:
             self.pending_reads.discard(conversation_id)
             self._emit(RowChanged(conversation_id))

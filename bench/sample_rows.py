@@ -7,7 +7,8 @@ out by the same `conversation_row` function dminbox draws its rows with.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from textual.content import Content
 
@@ -46,3 +47,20 @@ def option_prompt(conversation: Conversation, width: int) -> Content:
     mark = f" {UNREAD_MARK} " if conversation.unread else "   "
     style = "bold" if conversation.unread else "$text-muted"
     return Content.assemble((mark + names + body, style), (when, "$text-muted"))
+
+
+def cloned_rows(base: list[dict[str, Any]], start: int, count: int) -> list[dict[str, Any]]:
+    """Rows `start`.. as Conversation JSON, cycling through `base`; row n is n minutes
+    older than NOW, with its own conversation id and a last status with a Mastodon-like id
+    and that time (for filling caches of any size)."""
+    rows = []
+    for index in range(start, start + count):
+        row = base[index % len(base)]
+        when = NOW - timedelta(minutes=index)
+        status = {
+            **row["last_status"],
+            "id": str((int(when.timestamp() * 1000) << 16) + index % 65536),
+            "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
+        rows.append({**row, "id": str(index + 1), "last_status": status})
+    return rows

@@ -85,7 +85,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,8 @@ from dminbox.checks import normalise_instance
 from dminbox.fake import FakeMastodon, serve
 from dminbox.session import remember_account
 from dminbox.store import Cache, PagingState, cache_path
+
+from sample_rows import cloned_rows
 
 BENCH = Path(__file__).resolve().parent
 SIZES = (0, 10_000, 100_000)
@@ -222,22 +224,6 @@ def demo_rows() -> list[dict[str, Any]]:
     """The demo inbox's Conversation JSON, newest first, those with a last status."""
     rows = FakeMastodon.demo(now=NEWEST).conversation_rows()
     return [row for row in rows if isinstance(row.get("last_status"), dict)]
-
-
-def cloned_rows(base: list[dict[str, Any]], start: int, count: int) -> list[dict[str, Any]]:
-    """Rows `start`.. cycling through `base`; row n is n minutes older than NEWEST, with
-    its own conversation id and a last status with a Mastodon-like id and that time."""
-    rows = []
-    for index in range(start, start + count):
-        row = base[index % len(base)]
-        when = NEWEST - timedelta(minutes=index)
-        status = {
-            **row["last_status"],
-            "id": str((int(when.timestamp() * 1000) << 16) + index % 65536),
-            "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        }
-        rows.append({**row, "id": str(index + 1), "last_status": status})
-    return rows
 
 
 def first_row_text(base: list[dict[str, Any]]) -> str:

@@ -43,12 +43,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dminbox.fake import FakeMastodon
 from dminbox.store import Cache
+
+from sample_rows import cloned_rows
 
 NEWEST = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 BATCH = 10_000
@@ -67,27 +69,12 @@ def demo() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return rows, [server.status(i) for i in server.row(longest["id"]).status_ids]
 
 
-def cloned(base: list[dict[str, Any]], start: int, count: int) -> list[dict[str, Any]]:
-    """Rows `start`.. cycling through `base`, row n being n minutes older than NEWEST."""
-    rows = []
-    for index in range(start, start + count):
-        row = base[index % len(base)]
-        when = NEWEST - timedelta(minutes=index)
-        status = {
-            **row["last_status"],
-            "id": str((int(when.timestamp() * 1000) << 16) + index % 65536),
-            "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        }
-        rows.append({**row, "id": str(index + 1), "last_status": status})
-    return rows
-
-
 def build(path: Path, rows: int, base: list[dict[str, Any]], thread: list[dict]) -> float:
     began = time.perf_counter()
     cache = Cache.open(path, limit=LIMIT)
     for start in range(0, rows, BATCH):
         cache.put_conversations(
-            cloned(base, start, min(BATCH, rows - start)),
+            cloned_rows(base, start, min(BATCH, rows - start)),
             page_url=f"https://x.invalid/api/v1/conversations?page={start // 40}",
         )
     cache.put_thread("1", thread)
@@ -138,7 +125,7 @@ def measure(path: Path, rows: int, reps: int, base: list[dict[str, Any]]) -> Ite
     yield "done(seq)", timed(lambda n: cache.done(next(pending)), reps), False
     yield "set_unread(id, True)", timed(lambda n: cache.set_unread(next(ids), True), reps), False
 
-    refresh = cloned(base, 1000, 40)
+    refresh = cloned_rows(base, 1000, 40)
     yield (
         "put_conversations(40 cached rows)",
         timed(lambda n: cache.put_conversations(refresh, page_url="https://x.invalid/p"), reps),
@@ -149,7 +136,7 @@ def measure(path: Path, rows: int, reps: int, base: list[dict[str, Any]]) -> Ite
     def older_page(n: int) -> None:
         start = rows + grown[0]
         grown[0] += 40
-        cache.put_conversations(cloned(base, start, 40), page_url=f"https://x.invalid/{start}")
+        cache.put_conversations(cloned_rows(base, start, 40), page_url=f"https://x.invalid/{start}")
 
     yield "put_conversations(40 new rows)", timed(older_page, reps), False
     yield "thread(id)", timed(lambda n: cache.thread("1"), reps), False

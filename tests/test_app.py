@@ -205,24 +205,6 @@ async def test_removing_a_conversation_already_gone_just_drops_it(demo_server, m
         assert not [n for n in app._notifications if n.severity == "error"]
 
 
-async def test_a_rate_limit_at_start_says_until_when_and_lifts_by_itself(
-    demo_server, make_app
-) -> None:
-    demo_server.faults.add(Fault(method="GET", path=LIST, status=429, reset_after=3))
-    app = make_app(demo_server)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        screen = screen_of(app)
-        assert len(screen.inbox) == 0
-        assert "all read" not in screen.status_line, "no rows yet: it must not claim all read"
-        problem = screen.engine.problem
-        assert "Rate limited" in problem and "until" in problem and "r retries now" in problem
-        clock_of(app).advance(4)
-        await settle(app, pilot)
-        assert len(screen.inbox) >= 20, "the limit lifted and the inbox loaded by itself"
-        assert screen.engine.problem == ""
-
-
 async def test_a_dropped_connection_is_one_line_and_heals_by_itself(demo_server, make_app) -> None:
     demo_server.faults.add(Fault(method="GET", path=LIST, drop=True))
     app = make_app(demo_server)

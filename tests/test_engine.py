@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -100,6 +101,15 @@ async def advance(engine: Engine, clock: ManualClock, seconds: float) -> None:
         await asyncio.sleep(0)  # timers just made start their sleep at the present moment
     clock.advance(seconds)
     await settle(engine, clock)
+
+
+async def fill_cache(started: Started, path: Path, *, pages: int) -> None:
+    """An earlier run on the cache at `path` that read `pages` pages, then quit."""
+    first, _ = await started(path)
+    for _ in range(pages - 1):
+        first.need_more()
+        await first.idle()
+    await first.close()
 
 
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -936,11 +946,7 @@ async def test_the_background_sweep_drops_a_row_deleted_below_page_1(
 
 async def test_the_sweep_reads_its_pages_spaced_out(started, server, clock, tmp_path) -> None:
     path = tmp_path / "cache.sqlite3"
-    first, _ = await started(path)
-    for _ in range(3):
-        first.need_more()
-        await first.idle()
-    await first.close()
+    await fill_cache(started, path, pages=4)
     engine, _ = await started(path)
     asked = len(lists(server))
     await advance(engine, clock, SWEEP_PAUSE - 0.5)
@@ -1089,11 +1095,7 @@ async def test_the_sweep_goes_on_from_the_refresh_without_asking_page_1_again(
     started, server, clock, tmp_path
 ) -> None:
     path = tmp_path / "cache.sqlite3"
-    first, _ = await started(path)
-    for _ in range(3):
-        first.need_more()
-        await first.idle()
-    await first.close()
+    await fill_cache(started, path, pages=4)
     engine, _ = await started(path)
     for _ in range(SWEEP_PAGES + 2):
         await advance(engine, clock, SWEEP_PAUSE)

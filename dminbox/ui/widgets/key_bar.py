@@ -21,11 +21,7 @@ class KeyBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._keys: tuple[tuple[str, str, bool], ...] = ()
-
-    @property
-    def keys(self) -> tuple[tuple[str, str, bool], ...]:
         """(key, description, enabled) of each key shown, in order."""
-        return self._keys
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)

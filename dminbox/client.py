@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from dminbox.errors import ApiError, ServerError
+from dminbox.errors import ApiError, NotFoundError, ServerError
 from dminbox.http import (
     DEADLINE,
     MAX_BYTES,
@@ -148,6 +148,23 @@ class MastodonClient:
         idempotency_key: str | None = None,
     ) -> Status:
         """Posts a direct status. Retrying with the same key never posts twice."""
+        raw = await self.post_status_raw(
+            text,
+            in_reply_to_id=in_reply_to_id,
+            spoiler_text=spoiler_text,
+            idempotency_key=idempotency_key,
+        )
+        return _parse(Status, raw, self._host)
+
+    async def post_status_raw(
+        self,
+        text: str,
+        *,
+        in_reply_to_id: str | None = None,
+        spoiler_text: str = "",
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """`post_status`, returning the status as the server sent it (checked to parse)."""
         data = {"status": text, "visibility": "direct"}
         if in_reply_to_id:
             data["in_reply_to_id"] = in_reply_to_id
@@ -160,7 +177,53 @@ class MastodonClient:
             headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex},
             scope="write:statuses",
         )
-        return _parse(Status, _json(reply), reply.host)
+        raw = _json(reply)
+        _parse(Status, raw, reply.host)
+        if not isinstance(raw, dict):  # pragma: no cover - _parse refuses it first
+            raise ServerError(f"{reply.host} sent a status dminbox cannot read.")
+        return raw
+
+    async def instance_info(self) -> dict[str, Any]:
+        """`/api/v2/instance`, or `/api/v1/instance` on a server without it (Mastodon < 4)."""
+        try:
+            reply = await self._request("GET", "/api/v2/instance")
+        except NotFoundError:
+            reply = await self._request("GET", "/api/v1/instance")
+        data = _json(reply)
+        if not isinstance(data, dict):
+            raise ServerError(f"{reply.host} sent an instance dminbox cannot read.")
+        return data
+
+    async def lookup_account(self, acct: str) -> Account | None:
+        """The account with this acct (`user` or `user@domain`), or None when the server
+        does not know it: looked up, then searched with `resolve` (a remote account the
+        server has not seen yet must be fetched first)."""
+        acct = acct.strip().lstrip("@")
+        try:
+            reply = await self._request(
+                "GET", "/api/v1/accounts/lookup", params={"acct": acct}, scope="read:accounts"
+            )
+            return _parse(Account, _json(reply), reply.host)
+        except NotFoundError:
+            pass
+        reply = await self._request(
+            "GET",
+            "/api/v2/search",
+            params={"q": acct, "type": "accounts", "resolve": "true", "limit": 5},
+            scope="read:search",
+        )
+        data = _json(reply)
+        found = data.get("accounts") if isinstance(data, dict) else None
+        wanted = acct.lower()
+        local = wanted.split("@", 1)[0] if wanted.endswith("@" + self._host.lower()) else None
+        for row in found if isinstance(found, list) else []:
+            try:
+                account = Account.model_validate(row)
+            except ValueError:
+                continue
+            if account.acct.lower() in (wanted, local):
+                return account
+        return None
 
     # -- plumbing ------------------------------------------------------
 

@@ -57,7 +57,11 @@ def open_engine(
         return MastodonClient(settings.instance, settings.token, transport=transport)
 
     return Engine(
-        open_store=open_store, open_client=open_client, instance=settings.instance, clock=clock
+        open_store=open_store,
+        open_client=open_client,
+        instance=settings.instance,
+        clock=clock,
+        account_id=settings.account_id,
     )
 
 

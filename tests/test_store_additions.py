@@ -157,11 +157,15 @@ def test_a_schema_2_cache_is_migrated_keeping_its_rows_queue_and_paging(path: Pa
     # The new column takes a payload.
     seq = cache.enqueue("reply", "k", payload={"text": "hi", "key": "abc"})
     assert cache.queued()[-1].payload == {"text": "hi", "key": "abc"}
+    # Schema 4 keeps drafts.
+    cache.save_draft("reply:k", {"text": "half a thought"})
+    assert cache.draft("reply:k") == {"text": "half a thought"}
     cache.close()
 
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert "payload" in {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
+    assert "json" in {r[1] for r in db.execute("PRAGMA table_info(drafts)")}
     db.close()
     assert not [p for p in path.parent.iterdir() if ".corrupt-" in p.name]
 

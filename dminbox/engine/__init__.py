@@ -4,16 +4,20 @@
 - `changes`: what it tells its observer (the screen, a script);
 - `backoff`: when to try again;
 - `reconcile`: rows judged against what the server sent;
-- `store_tasks`: its work on the store's own thread.
+- `store_tasks`: its work on the store's own thread;
+- `writing`: drafts and messages on their way.
 """
 
 from dminbox.engine.backoff import Backoff
 from dminbox.engine.changes import (
     Change,
     Notice,
+    PendingMessage,
     RowChanged,
     RowGone,
     RowsChanged,
+    SendRefused,
+    Sent,
     StateChanged,
     ThreadChanged,
     TokenRefused,
@@ -27,6 +31,7 @@ from dminbox.engine.core import (
     Engine,
 )
 from dminbox.engine.store_tasks import FIRST_BATCH
+from dminbox.engine.writing import NEW_KEY, Draft, Writer, reply_key
 
 __all__ = [
     "CACHE_BATCH",
@@ -34,15 +39,22 @@ __all__ = [
     "REFRESH_PAGES",
     "SWEEP_PAGES",
     "SWEEP_PAUSE",
+    "NEW_KEY",
     "UNDO_SECONDS",
     "Backoff",
     "Change",
+    "Draft",
     "Engine",
     "Notice",
+    "PendingMessage",
     "RowChanged",
     "RowGone",
     "RowsChanged",
+    "SendRefused",
+    "Sent",
     "StateChanged",
     "ThreadChanged",
     "TokenRefused",
+    "Writer",
+    "reply_key",
 ]

@@ -10,9 +10,12 @@ from dminbox.models import Conversation, Status
 __all__ = [
     "Change",
     "Notice",
+    "PendingMessage",
     "RowChanged",
     "RowGone",
     "RowsChanged",
+    "SendRefused",
+    "Sent",
     "StateChanged",
     "ThreadChanged",
     "TokenRefused",
@@ -46,12 +49,42 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class PendingMessage:
+    """A message the user sent that the server has not confirmed yet, as the thread shows it."""
+
+    status: Status
+    """A local copy (its id is not the server's): who, when, what."""
+    waiting: str = ""
+    """Why it has not gone yet ("" while it is being sent)."""
+
+
+@dataclass(frozen=True)
 class ThreadChanged:
-    """The open conversation's messages, from the cache or freshly from the server."""
+    """The open conversation's messages, from the cache or freshly from the server, and
+    the user's messages to it still on their way."""
 
     conversation: Conversation
     statuses: list[Status]
     note: str = ""
+    pending: tuple[PendingMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The server posted a message: `status` is its answer. `conversation_id` is the
+    conversation it is in, once known (a new message's is known after a refresh)."""
+
+    draft_key: str
+    status: Status
+    conversation_id: str | None
+
+
+@dataclass(frozen=True)
+class SendRefused:
+    """The server refused a message for good: its text is back in its draft."""
+
+    draft_key: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -70,4 +103,14 @@ class TokenRefused:
     reason: str
 
 
-Change = RowsChanged | RowChanged | RowGone | StateChanged | ThreadChanged | Notice | TokenRefused
+Change = (
+    RowsChanged
+    | RowChanged
+    | RowGone
+    | StateChanged
+    | ThreadChanged
+    | Notice
+    | TokenRefused
+    | Sent
+    | SendRefused
+)

@@ -39,14 +39,15 @@ from dminbox.engine.changes import (
     RowChanged,
     RowGone,
     RowsChanged,
+    Sent,
     StateChanged,
-    ThreadChanged,
     TokenRefused,
 )
 from dminbox.engine.store_tasks import FIRST_BATCH
+from dminbox.engine.writing import Draft, Writer
 from dminbox.errors import ApiError, AuthenticationError, NetworkError, NotFoundError
 from dminbox.inbox import Inbox
-from dminbox.models import Conversation
+from dminbox.models import Conversation, Status
 from dminbox.page import PAGE_SIZE
 from dminbox.text import one_line
 
@@ -97,6 +98,7 @@ class Engine:
         instance: str = "",
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        account_id: str | None = None,
     ) -> None:
         self._open_store = open_store
         self._open_client = open_client
@@ -155,6 +157,8 @@ class Engine:
         from there instead of asking for page 1 again."""
         """The next refresh was asked for by the user: it says what it found, even nothing."""
         self._start_read: concurrent.futures.Future[store_tasks.Start] | None = None
+        self.writer = Writer(self, account_id)
+        """Drafts, messages on their way, the server's limits, the user's own account."""
 
     # -- observing ---------------------------------------------------------------
 
@@ -271,6 +275,8 @@ class Engine:
         store = self.store
         assert store is not None
         self.pending_reads.update(start.pending_reads)
+        for action in start.sends:
+            self.writer.remember(action)
         self.pending_count = start.pending
         self._cached_unread = start.unread
         self._cache_has_more = len(start.rows) >= FIRST_BATCH
@@ -293,7 +299,7 @@ class Engine:
         self._emit(StateChanged())
         if start.open_row is not None:
             self.open_conversation = start.open_row
-            self._emit(ThreadChanged(start.open_row, start.open_thread))
+            self._emit(self.writer.thread_changed(start.open_row, start.open_thread))
 
     async def open_store(self) -> Cache:
         """Opens the cache (on the store's thread); `start` does it for the app."""
@@ -399,7 +405,7 @@ class Engine:
         assert self.retry_at is not None
         when = time.strftime("%H:%M:%S", time.localtime(self.retry_at))
         offline = "Offline, showing the cache. " if isinstance(error, NetworkError) else ""
-        self.problem = one_line(f"{offline}{error} Trying again at {when}; r retries now.")
+        self.problem = one_line(f"{offline}{error} Trying again at {when}; ctrl+r retries now.")
         self._emit(StateChanged())
 
     def _delay_for(self, error: ApiError) -> float:
@@ -749,7 +755,7 @@ class Engine:
         assert self.store is not None
         self.open_conversation = conversation
         cached = await self._db(store_tasks.cached_thread, self.store, conversation)
-        self._emit(ThreadChanged(conversation, cached, "Refreshing the thread…"))
+        self._emit(self.writer.thread_changed(conversation, cached, "Refreshing the thread…"))
         await self._db(self.store.set, last_open=conversation.id)
         self._spawn(self._load_thread(conversation), "thread")
         if conversation.unread:
@@ -758,7 +764,9 @@ class Engine:
     async def _load_thread(self, conversation: Conversation) -> None:
         assert self.store is not None
         if conversation.last_status is None:
-            self._emit(ThreadChanged(conversation, [], "This conversation has no messages."))
+            self._emit(
+                self.writer.thread_changed(conversation, [], "This conversation has no messages.")
+            )
             return
         self._thread_wanted = None
         try:
@@ -772,13 +780,13 @@ class Engine:
                 self._thread_wanted = None
                 self._settled("thread")
             cached = await self._db(store_tasks.cached_thread, self.store, conversation)
-            self._emit(ThreadChanged(conversation, cached, f"Not refreshed: {error}"))
+            self._emit(self.writer.thread_changed(conversation, cached, f"Not refreshed: {error}"))
             return
         thread = await self._db(store_tasks.store_thread, self.store, conversation, raw)
         self._succeeded("thread")
         shown = self.open_conversation
         if shown is not None and shown.id == conversation.id:
-            self._emit(ThreadChanged(conversation, thread))
+            self._emit(self.writer.thread_changed(conversation, thread))
 
     def _refresh_open_thread(self, rows: list[Conversation]) -> None:
         """A new message in the conversation being read shows without reopening it."""
@@ -872,6 +880,71 @@ class Engine:
         self._emit(StateChanged())
         return removal.row
 
+    async def send(self, draft: Draft) -> int | None:
+        """Queues a message (its draft goes in the same transaction) and sends it; it
+        shows in its thread as pending until the server confirms it. Returns its `seq`,
+        or None (with a notice) when the cache refused it: the draft is then kept."""
+        store = await self.open_store()
+        payload = self.writer.payload(draft)
+        try:
+            seq = await self._db(
+                store.enqueue,
+                "send",
+                draft.conversation_id or "",
+                payload=payload,
+                draft_key=draft.key,
+            )
+        except Exception as error:
+            log.warning("cannot queue a message: %s", error)
+            self._emit(Notice(one_line(f"Could not save that in the cache ({error})."), "error"))
+            return None
+        from dminbox.store import QueuedAction
+
+        self.writer.remember(
+            QueuedAction(seq, "send", draft.conversation_id or "", 0.0, 0, None, None, payload)
+        )
+        self.show_pending(draft.conversation_id)
+        await self._count()
+        self._spawn(self._send_outbox(), "send")
+        return seq
+
+    def show_pending(self, conversation_id: str | None) -> None:
+        """The open thread, redrawn from the cache with its pending messages."""
+        shown = self.open_conversation
+        if shown is None or conversation_id != shown.id or self.store is None:
+            return
+
+        async def redraw() -> None:
+            assert self.store is not None
+            cached = await self._db(store_tasks.cached_thread, self.store, shown)
+            if self.open_conversation is shown:
+                self._emit(self.writer.thread_changed(shown, cached))
+
+        self._spawn(redraw(), "thread")
+
+    def moved_to_top(self, row: Conversation) -> None:
+        """A message the user sent: its conversation goes to the top, read."""
+        self.inbox.add_newer([row])
+        self.pending_reads.discard(row.id)
+        self._emit(RowsChanged(0))
+        self._emit(StateChanged())
+        shown = self.open_conversation
+        if shown is not None and shown.id == row.id:
+            self.open_conversation = row
+            self.show_pending(row.id)
+
+    async def after_send(self, draft_key: str, status: Status, *, known: bool) -> None:
+        """After a message went: page 1 brings its conversation (a new one, or a fork)
+        as the server has it. A new message's conversation is then named by `Sent`."""
+        if not await self._refresh(quiet=True) and self._refreshing:
+            # A refresh already on its way may have asked before the message existed.
+            self._after(1.0, lambda: self.after_send(draft_key, status, known=known))
+            return
+        if known:
+            return
+        found = next((c for c in self.inbox if reconcile.last_id(c) == status.id), None)
+        self._emit(Sent(draft_key, status, found.id if found else None))
+
     async def _send_outbox(self, *, everything: bool = False) -> None:
         """Sends what is due, in order, one sender at a time; stops at the first that must
         wait. `everything` also sends removals inside their undo window (on quit)."""
@@ -909,6 +982,9 @@ class Engine:
                 await self.client.mark_read(conversation_id)
             elif action.action == "remove":
                 await self.client.remove(conversation_id)
+            elif action.action == "send":
+                # A message has its own outcomes: a 404 is a refusal, not "already gone".
+                return await self.writer.post(action)
             else:
                 await self._db(store.done, action.seq)
                 return True

@@ -40,6 +40,8 @@ class Start:
     unread: int
     open_row: Conversation | None
     open_thread: list[Status]
+    sends: list[Any]
+    """Messages queued by an earlier run (or this one), still on their way."""
 
 
 def read_start(store: Cache) -> Start:
@@ -55,6 +57,7 @@ def read_start(store: Cache) -> Start:
         unread=store.unread_count(),
         open_row=open_row,
         open_thread=cached_thread(store, open_row) if open_row else [],
+        sends=[a for a in queued if a.action == "send"],
     )
 
 

@@ -3,7 +3,8 @@
 - `db`: the file, its schema and migrations, recovery from damage;
 - `entities`: conversations, statuses, accounts, threads, pruning;
 - `paging`: the paging frontier and the app's small values;
-- `outbox`: the durable queue of actions.
+- `outbox`: the durable queue of actions;
+- `drafts`: what the user was writing.
 
 Every call is short and synchronous, and may wait for another process's lock:
 the app makes them from one worker thread at a time, off the UI's event loop.
@@ -15,8 +16,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dminbox.models import Conversation, Status
+from dminbox.models import Account, Conversation, Status
 from dminbox.store.db import Database
+from dminbox.store.drafts import Drafts
 from dminbox.store.entities import Entities
 from dminbox.store.outbox import Outbox, QueuedAction
 from dminbox.store.paging import Paging, PagingState
@@ -35,6 +37,7 @@ class Cache:
         self._entities = Entities(database, limit)
         self._paging = Paging(database)
         self._outbox = Outbox(database)
+        self._drafts = Drafts(database)
 
     @classmethod
     def open(cls, path: Path | None, *, limit: int = 5000) -> Cache:
@@ -143,10 +146,22 @@ class Cache:
         not_before: float = 0.0,
         snapshot: Conversation | None = None,
         payload: dict[str, Any] | None = None,
+        draft_key: str | None = None,
     ) -> int:
         return self._outbox.enqueue(
-            action, conversation_id, not_before=not_before, snapshot=snapshot, payload=payload
+            action,
+            conversation_id,
+            not_before=not_before,
+            snapshot=snapshot,
+            payload=payload,
+            draft_key=draft_key,
         )
+
+    def sent(self, seq: int, status: dict[str, Any], conversation: dict[str, Any] | None) -> None:
+        self._outbox.sent(seq, status, conversation)
+
+    def refused(self, seq: int, draft_key: str, draft: dict[str, Any]) -> None:
+        self._outbox.refused(seq, draft_key, draft)
 
     def cancel(self, seq: int) -> QueuedAction | None:
         return self._outbox.cancel(seq)
@@ -168,3 +183,22 @@ class Cache:
 
     def set_not_before(self, seq: int, when: float) -> None:
         self._outbox.set_not_before(seq, when)
+
+    # -- drafts --------------------------------------------------------------------
+
+    def draft(self, key: str) -> dict[str, Any] | None:
+        return self._drafts.draft(key)
+
+    def save_draft(self, key: str, data: dict[str, Any] | None) -> None:
+        self._drafts.save_draft(key, data)
+
+    def draft_keys(self) -> list[str]:
+        return self._drafts.draft_keys()
+
+    # -- accounts --------------------------------------------------------------------
+
+    def known_accounts(self, prefix: str, limit: int = 10) -> list[Account]:
+        return self._entities.known_accounts(prefix, limit)
+
+    def account_by_acct(self, acct: str) -> Account | None:
+        return self._entities.account_by_acct(acct)

@@ -27,7 +27,7 @@ from dminbox.store import files
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Database", "Part", "recovering"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The one schema version; `_MIGRATIONS` brings every older file up to it."""
 APPLICATION_ID = 0x444D4942
 """Written into the file header ("DMIB"), so a foreign SQLite file is never taken for ours."""
@@ -78,6 +78,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT,
     snapshot TEXT,
     payload TEXT
+);
+CREATE TABLE IF NOT EXISTS drafts (
+    key TEXT PRIMARY KEY,
+    json TEXT NOT NULL,
+    updated REAL NOT NULL DEFAULT 0
 )
 """
 """The current schema. Every statement is idempotent: it also finishes a migration."""
@@ -104,9 +109,14 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE outbox ADD COLUMN payload TEXT")
 
 
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Schema 4 keeps drafts; the table itself comes from `_SCHEMA`, which runs after."""
+
+
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
 }
 """From each old version to the next; the keys run from 1 to SCHEMA_VERSION - 1."""
 

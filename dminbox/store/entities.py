@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from dminbox.models import Conversation, Status
+from dminbox.models import Account, Conversation, Status
 from dminbox.store import paging
 from dminbox.store.db import Database, Part, recovering
 
@@ -160,6 +160,34 @@ class Entities(Part):
             with contextlib.suppress(ValueError):
                 statuses.append(Status.from_stored(json.loads(raw)))
         return statuses
+
+    # -- accounts --------------------------------------------------------------------
+
+    @recovering
+    def known_accounts(self, prefix: str, limit: int = 10) -> list[Account]:
+        """Accounts seen in the cache whose acct or name starts with `prefix`, those
+        written to most often first: what the To: field completes."""
+        pattern = prefix.lstrip("@").replace("\\", "\\\\").replace("%", "\\%")
+        pattern = pattern.replace("_", "\\_") + "%"
+        rows = self.db.execute(
+            "SELECT a.json FROM accounts a LEFT JOIN participants p ON p.account_id = a.id"
+            " WHERE json_extract(a.json, '$.acct') LIKE ? ESCAPE '\\'"
+            " OR json_extract(a.json, '$.display_name') LIKE ? ESCAPE '\\'"
+            " GROUP BY a.id ORDER BY count(p.conversation_id) DESC, json_extract(a.json, '$.acct')"
+            " LIMIT ?",
+            (pattern, pattern, limit),
+        ).fetchall()
+        return _accounts(rows)
+
+    @recovering
+    def account_by_acct(self, acct: str) -> Account | None:
+        """The cached account with exactly this acct (case-insensitive), if any."""
+        rows = self.db.execute(
+            "SELECT json FROM accounts WHERE lower(json_extract(json, '$.acct')) = ? LIMIT 1",
+            (acct.lstrip("@").lower(),),
+        ).fetchall()
+        found = _accounts(rows)
+        return found[0] if found else None
 
     # -- size ------------------------------------------------------------------------
 
@@ -371,3 +399,13 @@ def _page_activities(rows: list[dict[str, Any]]) -> list[str]:
             result[index] = below + "~" + chr(ord("z") - min(below_run, 25))
             below_run += 1
     return result
+
+
+def _accounts(rows: list[tuple[str]]) -> list[Account]:
+    accounts: list[Account] = []
+    for (raw,) in rows:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            data = json.loads(raw)
+            if isinstance(data, dict):
+                accounts.append(Account.from_stored(data))
+    return accounts

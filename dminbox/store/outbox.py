@@ -6,8 +6,10 @@ server confirmed it (`done`), the user took it back (`cancel`), or the server
 refused it for good. A crash or a dropped link in between leaves it queued,
 to be sent again, in order, on the next try.
 
-Each action may carry a `payload` (JSON data): what a reply says and the
-Idempotency-Key that makes sending it twice harmless.
+Each action may carry a `payload` (JSON data): what a message says and the
+Idempotency-Key that makes sending it twice harmless. A message (`send`) is
+queued in the same transaction that takes its draft away, and a refusal puts
+the draft back in the same transaction that takes the message off the queue.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from dminbox.models import Conversation
 from dminbox.store import entities
 from dminbox.store.db import Part, recovering
+from dminbox.store.drafts import put_draft
 
 __all__ = ["Outbox", "QueuedAction"]
 
@@ -34,7 +37,7 @@ class QueuedAction:
 
     seq: int
     action: str
-    """`read` or `remove`."""
+    """`read`, `remove` or `send` (a message; its conversation id may be "" for a new one)."""
     conversation_id: str
     not_before: float
     """Not to be sent before this time (time.time() seconds): an undo delay, a retry."""
@@ -58,9 +61,11 @@ class Outbox(Part):
         not_before: float = 0.0,
         snapshot: Conversation | None = None,
         payload: dict[str, Any] | None = None,
+        draft_key: str | None = None,
     ) -> int:
         """Queues an action durably and returns its `seq`; a removal also hides the
-        row, a read marks it read, in the same transaction."""
+        row, a read marks it read, a message takes its draft (`draft_key`) away, in the
+        same transaction."""
         # Serialised before the transaction: the first dump imports pydantic.
         snapshot_json = snapshot.model_dump_json() if snapshot is not None else None
         payload_json = json.dumps(payload) if payload is not None else None
@@ -74,6 +79,8 @@ class Outbox(Part):
                 entities.set_hidden(db, conversation_id, True)
             elif action == "read":
                 entities.mark_read(db, conversation_id)
+            if draft_key is not None:
+                put_draft(db, draft_key, None)
             return int(cursor.lastrowid or 0)
 
     @recovering
@@ -117,6 +124,23 @@ class Outbox(Part):
             db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
             if row is not None and row[0] == "remove":
                 entities.delete(db, [row[1]])
+
+    @recovering
+    def sent(self, seq: int, status: dict[str, Any], conversation: dict[str, Any] | None) -> None:
+        """The server posted the message: off the queue, and the status it returned is
+        kept in its conversation's thread (the row moved up, read), in one transaction."""
+        with self.database.write() as db:
+            db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            if conversation is not None:
+                entities.put_conversation(db, conversation, None)
+                entities.put_status(db, status, str(conversation["id"]))
+
+    @recovering
+    def refused(self, seq: int, draft_key: str, draft: dict[str, Any]) -> None:
+        """The server refused the message for good: off the queue, back to its draft."""
+        with self.database.write() as db:
+            db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            put_draft(db, draft_key, draft)
 
     @recovering
     def failed(self, seq: int, error: str, not_before: float | None = None) -> None:

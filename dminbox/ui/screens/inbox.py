@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 
 from dminbox.engine import (
@@ -22,6 +22,8 @@ from dminbox.engine import (
     RowChanged,
     RowGone,
     RowsChanged,
+    SendRefused,
+    Sent,
     StateChanged,
     ThreadChanged,
     TokenRefused,
@@ -31,6 +33,7 @@ from dminbox.models import Conversation
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.help import HelpScreen
+from dminbox.ui.widgets.composer import Composer
 from dminbox.ui.widgets.conversation_list import ConversationList
 from dminbox.ui.widgets.key_bar import KeyBar
 from dminbox.ui.widgets.status_line import StatusLine
@@ -52,7 +55,9 @@ class InboxScreen(Screen[None]):
         Binding("m", "mark_read", "Read", tooltip="Mark the conversation read"),
         Binding("d,delete", "remove", "Del", tooltip="Remove the conversation (undo with u)"),
         Binding("u", "undo", "Undo", tooltip="Undo the last removal"),
-        Binding("r", "refresh", "New", tooltip="Fetch newer conversations; retry now"),
+        Binding("r", "reply", "Reply", tooltip="Reply to the conversation (its last message)"),
+        Binding("C", "new_message", "Write", tooltip="Write a new direct message"),
+        Binding("ctrl+r", "refresh", "Fetch", tooltip="Fetch newer conversations; retry now"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
     ]
 
@@ -64,6 +69,8 @@ class InboxScreen(Screen[None]):
         self._frozen_at = 0
         self._live = False
         """True from mount to unmount: only then are there widgets to redraw."""
+        self._thread_view = ThreadView(clock=clock, id="thread")
+        self._composer = Composer(engine, id="composer")
         engine.observe(self._on_change)
 
     def compose(self) -> ComposeResult:
@@ -75,7 +82,9 @@ class InboxScreen(Screen[None]):
                 clock=self._clock,
                 id="conversations",
             )
-            yield ThreadView(clock=self._clock, id="thread")
+            with Vertical(id="reading"):
+                yield self._thread_view
+                yield self._composer
         yield StatusLine(id="status-line")
         yield KeyBar(id="key-bar")
 
@@ -85,7 +94,16 @@ class InboxScreen(Screen[None]):
 
     @property
     def thread_view(self) -> ThreadView:
-        return self.query_one(ThreadView)
+        return self._thread_view
+
+    @property
+    def composer(self) -> Composer:
+        return self._composer
+
+    @property
+    def composing(self) -> bool:
+        """True while the composer is open."""
+        return self.composer.is_open
 
     @property
     def inbox(self) -> Inbox:
@@ -141,7 +159,13 @@ class InboxScreen(Screen[None]):
         elif isinstance(change, ThreadChanged):
             opened = self.engine.open_conversation
             if opened is not None and opened.id == change.conversation.id:
-                self.thread_view.show(change.conversation, change.statuses, note=change.note)
+                self.thread_view.show(
+                    change.conversation, change.statuses, note=change.note, pending=change.pending
+                )
+        elif isinstance(change, Sent):
+            self._sent(change)
+        elif isinstance(change, SendRefused):
+            self.run_worker(self._refused(change), group="refused", exit_on_error=False)
         elif isinstance(change, Notice):
             self.notify(change.text, severity=change.severity, markup=False, timeout=change.timeout)
         elif isinstance(change, TokenRefused):
@@ -257,8 +281,81 @@ class InboxScreen(Screen[None]):
         self.engine.refresh()
 
     async def flush(self) -> str | None:
-        """Before quitting or switching: sends what is queued; says what could not go."""
+        """Before quitting or switching: keeps the draft, sends what is queued, and says
+        what could not go."""
+        if self._live:
+            await self.composer.save_now()
         return await self.engine.flush()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def action_reply(self) -> None:
+        """A reply to the conversation: in the thread, to its last message."""
+        conversation = self._target()
+        if conversation is None:
+            return
+        shown = self.thread_view.conversation
+        if shown is None or shown.id != conversation.id:
+            await self.open(conversation)
+        statuses = self.thread_view.statuses
+        answered = statuses[-1] if statuses else conversation.last_status
+        self.add_class("-reading", "-composing")
+        await self.composer.open_reply(conversation, answered)
+        self.thread_view.call_after_refresh(self.thread_view.scroll_end, animate=False)
+        self.sync_bindings()
+
+    async def action_new_message(self) -> None:
+        self.add_class("-reading", "-composing", "-new-message")
+        await self.composer.open_new()
+        self.sync_bindings()
+
+    async def on_composer_send_asked(self, message: Composer.SendAsked) -> None:
+        self._composer_gone()
+        draft = message.draft
+        if draft.conversation_id is None:
+            self.notify("Sending…", markup=False, timeout=2)
+        await self.engine.send(draft)
+
+    def on_composer_closed(self) -> None:
+        self._composer_gone()
+
+    def _composer_gone(self) -> None:
+        self.remove_class("-composing", "-new-message")
+        if self.thread_view.conversation is not None:
+            self.thread_view.focus()
+        else:
+            self.action_back()
+        self.sync_bindings()
+
+    def _sent(self, change: Sent) -> None:
+        if change.draft_key != "new":
+            return
+        if change.conversation_id is None:
+            self.notify("Sent.", markup=False, timeout=3)
+            return
+        index = self.engine.inbox.index_of(change.conversation_id)
+        self.notify("Sent.", markup=False, timeout=3)
+        if index is not None and self.thread_view.conversation is None and not self.composing:
+            # The new conversation is the one to read next: the cursor goes to it.
+            self.conversation_list.cursor = index
+
+    async def _refused(self, change: SendRefused) -> None:
+        """The text comes back in the composer with the reason, unless the user is
+        writing something else: then the draft waits, and a toast says so."""
+        self.notify(f"Not sent: {change.reason}", severity="error", markup=False, timeout=10)
+        draft = await self.engine.writer.draft(change.draft_key)
+        if draft is None or self.composing:
+            return
+        shown = self.thread_view.conversation
+        if draft.conversation_id is not None and (
+            shown is None or shown.id != draft.conversation_id
+        ):
+            return  # the draft is kept; r in that conversation brings it back
+        self.add_class("-reading", "-composing")
+        if draft.conversation_id is None:
+            self.add_class("-new-message")
+        await self.composer.reopen(draft, change.reason)
+        self.sync_bindings()
 
     # -- navigation ----------------------------------------------------------------------
 
@@ -280,13 +377,17 @@ class InboxScreen(Screen[None]):
                 [
                     ("Conversation list", ConversationList.BINDINGS),
                     ("Thread", ThreadView.BINDINGS),
+                    ("Writing (r, C)", Composer.BINDINGS),
                     ("Everywhere", [*self.BINDINGS, *self.app.BINDINGS]),
                 ]
             )
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Keeps the footer to what applies now; undo shows dimmed when there is none."""
+        """Keeps the footer to what applies now; undo shows dimmed when there is none.
+        While the composer is open, its keys are the only ones."""
+        if self.has_class("-composing"):
+            return False
         if action == "back":
             return self.has_class("-reading") or self.thread_view.has_focus
         if action == "switch_pane":
@@ -298,7 +399,8 @@ class InboxScreen(Screen[None]):
         return True
 
     def _binding_answers(self) -> tuple[bool | None, ...]:
-        return tuple(self.check_action(a, ()) for a in ("back", "switch_pane", "undo"))
+        actions = ("back", "switch_pane", "undo", "reply")
+        return tuple(self.check_action(a, ()) for a in actions)
 
     def sync_bindings(self) -> None:
         """Refreshes the footer only when a key appears or goes: a rebuild costs ~20 ms."""

@@ -14,6 +14,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
 
+MOVEMENT = frozenset({"Move", "Ends"})
+"""Keys every vim hand knows: the first to go when the line is wider than the terminal
+(the help screen, `?`, lists them all)."""
+
 
 class KeyBar(Widget):
     """`j/k Move  g/G Ends  ⏎ Open  m Read  d Del …` from the focused pane's bindings."""
@@ -43,9 +47,20 @@ class KeyBar(Widget):
             self._keys = keys
             self.refresh()
 
+    def on_resize(self) -> None:
+        self.refresh()
+
+    def _fitting(self) -> tuple[tuple[str, str, bool], ...]:
+        """The keys that fit the width: the movement keys go first when not all do."""
+        keys = self._keys
+        width = sum(len(display) + len(text) + 2 for display, text, _ in keys) - 1
+        if width > self.size.width:
+            keys = tuple(key for key in keys if key[1] not in MOVEMENT)
+        return keys
+
     def render(self) -> Content:
         parts: list[str | tuple[str, str]] = []
-        for display, text, enabled in self._keys:
+        for display, text, enabled in self._fitting():
             if parts:
                 parts.append(" ")
             dim = "" if enabled else " dim"

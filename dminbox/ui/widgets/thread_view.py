@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from dminbox.engine.changes import PendingMessage
 from dminbox.models import Conversation, Status
 from dminbox.text import one_line
 from dminbox.ui.render import Clock, author_line, participants, status_body, utc_now
@@ -19,20 +20,27 @@ from dminbox.ui.render import Clock, author_line, participants, status_body, utc
 class MessageView(Static):
     """One message: who, when, and the body (content warning folded)."""
 
-    def __init__(self, status: Status, now: datetime, *, reveal: bool = False) -> None:
+    def __init__(
+        self, status: Status, now: datetime, *, reveal: bool = False, waiting: str | None = None
+    ) -> None:
         self.status = status
         self._now = now
         self.reveal = reveal
-        super().__init__(self._content(), classes="message")
+        self.waiting = waiting
+        """For a message not yet confirmed by the server: why it waits ("" while sending)."""
+        classes = "message" if waiting is None else "message -pending"
+        super().__init__(self._content(), classes=classes)
 
     def toggle(self) -> None:
         self.reveal = not self.reveal
         self.update(self._content())
 
     def _content(self) -> Content:
-        return Content.assemble(
-            author_line(self.status, self._now), "\n", status_body(self.status, reveal=self.reveal)
-        )
+        parts: list[Content | str | tuple[str, str]] = [author_line(self.status, self._now)]
+        if self.waiting is not None:
+            state = f"waiting: {one_line(self.waiting, 100)}" if self.waiting else "sending…"
+            parts.append((f"  ⧗ {state}", "$warning"))
+        return Content.assemble(*parts, "\n", status_body(self.status, reveal=self.reveal))
 
 
 class ThreadView(VerticalScroll, can_focus=True):
@@ -52,21 +60,32 @@ class ThreadView(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self._now = clock or utc_now
         self.conversation: Conversation | None = None
+        self.statuses: tuple[Status, ...] = ()
+        """The messages shown, oldest first (the server's; pending ones apart)."""
         self._shown_ids: tuple[str, ...] = ()
         self._shown_note = ""
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("Select a conversation and press enter.", classes="thread-hint")
 
-    def show(self, conversation: Conversation, statuses: Sequence[Status], note: str = "") -> None:
-        """Shows these messages; keeps revealed warnings and the scroll if nothing changed."""
+    def show(
+        self,
+        conversation: Conversation,
+        statuses: Sequence[Status],
+        note: str = "",
+        pending: Sequence[PendingMessage] = (),
+    ) -> None:
+        """Shows these messages, then the user's still on their way; keeps revealed
+        warnings and the scroll if nothing changed."""
         ids = tuple(status.id for status in statuses)
+        ids += tuple(f"{p.status.id}:{p.waiting}" for p in pending)
         same = conversation.id == getattr(self.conversation, "id", None)
         if same and ids == self._shown_ids and note == self._shown_note:
             return
         self._shown_note = note
         revealed = {m.status.id for m in self.query(MessageView) if m.reveal} if same else set()
         self.conversation = conversation
+        self.statuses = tuple(statuses)
         self._shown_ids = ids
         now = self._now()
         title = Content.assemble(
@@ -74,16 +93,18 @@ class ThreadView(VerticalScroll, can_focus=True):
         )
         widgets: list[Static] = [Static(title, classes="thread-title")]
         widgets += [MessageView(s, now, reveal=s.id in revealed) for s in statuses]
+        widgets += [MessageView(p.status, now, reveal=True, waiting=p.waiting) for p in pending]
         if note:
             widgets.append(Static(Content(one_line(note)), classes="thread-note"))
         with self.app.batch_update():
             self.remove_children()
             self.mount_all(widgets)
-        if not same:
+        if not same or pending:
             self.call_after_refresh(self.scroll_end, animate=False)
 
     def clear(self) -> None:
         self.conversation = None
+        self.statuses = ()
         self._shown_ids = ()
         self._shown_note = ""
         self.remove_children()

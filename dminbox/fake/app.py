@@ -32,6 +32,8 @@ READ = ("read", "read:statuses")
 WRITE_CONVERSATIONS = ("write", "write:conversations")
 WRITE_STATUSES = ("write", "write:statuses")
 READ_ACCOUNTS = ("read", "read:accounts", "profile")
+LOOKUP = ("read", "read:accounts")
+SEARCH = ("read", "read:search")
 
 Handler = Callable[[Endpoints, Call], Answer]
 
@@ -43,6 +45,10 @@ class Route:
     handler: Handler
     scopes: tuple[str, ...] | None  # None: no token needed
     flavours: tuple[str, ...] = ("mastodon", "gotosocial")
+    anonymous: bool = False
+    """With scopes: a request without a known token is answered too, for nobody (the
+    handler sees an empty owner id); a token that is given must still be valid and
+    carry one of the scopes (Mastodon's `authorize_if_got_token!`)."""
 
 
 def _route(
@@ -51,17 +57,31 @@ def _route(
     handler: Handler,
     scopes: tuple[str, ...] | None,
     flavours: tuple[str, ...] = ("mastodon", "gotosocial"),
+    *,
+    anonymous: bool = False,
 ) -> Route:
     pattern = re.compile(re.sub(r":(\w+)", r"(?P<\1>[^/]+)", path))
-    return Route(method, pattern, handler, scopes, flavours)
+    return Route(method, pattern, handler, scopes, flavours, anonymous)
 
 
 ROUTES = (
     _route(
         "GET", "/api/v1/accounts/verify_credentials", Endpoints.verify_credentials, READ_ACCOUNTS
     ),
-    _route("GET", "/api/v1/instance", Endpoints.instance, None),
-    _route("GET", "/api/v2/instance", Endpoints.instance, None),
+    _route("GET", "/api/v1/instance", Endpoints.instance_v1, None),
+    _route("GET", "/api/v2/instance", Endpoints.instance_v2, None),
+    # Mastodon answers these without a token too; GoToSocial wants one.
+    _route(
+        "GET",
+        "/api/v1/accounts/lookup",
+        Endpoints.lookup_account,
+        LOOKUP,
+        ("mastodon",),
+        anonymous=True,
+    ),
+    _route("GET", "/api/v1/accounts/lookup", Endpoints.lookup_account, LOOKUP, ("gotosocial",)),
+    _route("GET", "/api/v2/search", Endpoints.search, SEARCH, ("mastodon",), anonymous=True),
+    _route("GET", "/api/v2/search", Endpoints.search, SEARCH, ("gotosocial",)),
     _route("GET", "/api/v1/conversations", Endpoints.list_conversations, READ),
     _route("POST", "/api/v1/conversations/:id/read", Endpoints.mark_read, WRITE_CONVERSATIONS),
     _route(
@@ -262,7 +282,7 @@ class FakeMastodonApp:
             path = path.rstrip("/")  # Rails routes ignore a trailing slash
         try:
             route, params = self._match(request.method, path)
-            owner_id = self._authorize(request, route.scopes)
+            owner_id = self._authorize(request, route.scopes, anonymous=route.anonymous)
             answer = route.handler(self.endpoints, Call(request, owner_id, params))
         except HttpError as error:
             answer = error.answer()
@@ -280,12 +300,19 @@ class FakeMastodonApp:
                 return route, match.groupdict()
         raise HttpError(404, "Record not found")
 
-    def _authorize(self, request: RecordedRequest, scopes: tuple[str, ...] | None) -> str:
-        """The id of the token's owner, or an HttpError: 401 for the token, 403 for scopes."""
+    def _authorize(
+        self, request: RecordedRequest, scopes: tuple[str, ...] | None, *, anonymous: bool = False
+    ) -> str:
+        """The id of the token's owner, or an HttpError: 401 for the token, 403 for scopes.
+
+        On an `anonymous` route a request without a known token is nobody's: "".
+        """
         token_text = request.bearer_token
         token = self.server.tokens.get(token_text or "")
         if scopes is None:
             return token.owner_id if token and not token.revoked else self.server.me["id"]
+        if token is None and anonymous:
+            return ""
         if token is None:
             raise _unauthorized(INVALID_TOKEN)
         if token.revoked:

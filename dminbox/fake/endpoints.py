@@ -11,7 +11,9 @@ from email.utils import collapse_rfc2231_value
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
-from dminbox.fake.content import MENTION_RE, URL_RE
+from dminbox.fake.content import MENTION_RE
+from dminbox.fake.counting import URL_WEIGHT, status_length
+from dminbox.fake.directory import Directory
 from dminbox.fake.responses import Answer, HttpError, json_answer
 
 if TYPE_CHECKING:
@@ -29,9 +31,14 @@ NOT_FOUND = {
         "status": "Not Found: status not found",
     },
 }
-TEXT_LIMIT = {"mastodon": 500, "gotosocial": 5000}
-# Mastodon counts every link as 23 characters, whatever its length.
-URL_WEIGHT = 23
+VERSION = {"mastodon": "4.3.2", "gotosocial": "0.17.3 git-fake"}
+VERSION_BEFORE_V2 = "3.5.3"
+"""What a Mastodon without /api/v2/instance (before 4.0) says it is."""
+SOURCE_URL = {
+    "mastodon": "https://github.com/mastodon/mastodon",
+    "gotosocial": "https://codeberg.org/superseriousbusiness/gotosocial",
+}
+MAX_MEDIA = {"mastodon": 4, "gotosocial": 6}
 REPLY_NOT_FOUND = "The post you are trying to reply to does not appear to exist."
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -43,6 +50,11 @@ class Call:
     request: RecordedRequest
     owner_id: str
     path_params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def signed_in(self) -> bool:
+        """False for a request without a token on a route that answers anyone."""
+        return bool(self.owner_id)
 
 
 def _present(value: str | None) -> str | None:
@@ -57,6 +69,7 @@ class Endpoints:
         self.server = server
         self.state = server.state
         self.render = server.renderer
+        self.directory = Directory(server.state)
         self._posted_by_key: dict[tuple[str, str], str] = {}
 
     def _not_found(self, what: str) -> HttpError:
@@ -67,17 +80,103 @@ class Endpoints:
     def verify_credentials(self, call: Call) -> Answer:
         return json_answer(self.render.credential_account(self.state.accounts[call.owner_id]))
 
-    def instance(self, call: Call) -> Answer:
-        host = self.server.base_url.split("://", 1)[-1]
-        version = "4.3.2" if self.server.flavour == "mastodon" else "0.17.3 git-fake"
-        limit = TEXT_LIMIT[self.server.flavour]
+    def _host_and_streaming(self) -> tuple[str, str]:
+        """The instance's domain (host and port of the base URL) and its streaming URL.
+
+        Real servers name their streaming API with wss:// (GoToSocial always does);
+        the fake says ws:// when it is served over plain http, so a client can connect.
+        """
+        scheme, _, host = self.server.base_url.partition("://")
+        return host, f"{'ws' if scheme == 'http' else 'wss'}://{host}"
+
+    def _statuses_configuration(self) -> dict:
+        flavour = self.server.flavour
+        return {
+            "max_characters": self.server.max_characters,
+            "max_media_attachments": MAX_MEDIA[flavour],
+            "characters_reserved_per_url": URL_WEIGHT[flavour],
+        }
+
+    def _version(self) -> str:
+        if self.server.flavour == "mastodon" and not self.server.instance_v2:
+            return VERSION_BEFORE_V2
+        return VERSION[self.server.flavour]
+
+    def instance_v2(self, call: Call) -> Answer:
+        """GET /api/v2/instance (Mastodon 4.0+, GoToSocial): `domain`, `configuration.urls`."""
+        if not self.server.instance_v2:
+            raise HttpError(404, "Record not found")  # the route does not exist before 4.0
+        host, streaming = self._host_and_streaming()
+        base = self.server.base_url
         return json_answer(
             {
-                "uri": host,
                 "domain": host,
                 "title": "dminbox fake",
-                "version": version,
-                "configuration": {"statuses": {"max_characters": limit}},
+                "version": self._version(),
+                "source_url": SOURCE_URL[self.server.flavour],
+                "description": "",
+                "usage": {"users": {"active_month": len(self.state.accounts)}},
+                "languages": ["en"],
+                "configuration": {
+                    "urls": {
+                        "streaming": streaming,
+                        "status": None,
+                        "about": f"{base}/about",
+                        "privacy_policy": f"{base}/privacy-policy",
+                        "terms_of_service": None,
+                    },
+                    "statuses": self._statuses_configuration(),
+                },
+                "registrations": {"enabled": False, "approval_required": True, "message": None},
+                "contact": {"email": "", "account": None},
+                "rules": [],
+            }
+        )
+
+    def instance_v1(self, call: Call) -> Answer:
+        """GET /api/v1/instance (deprecated since Mastodon 4.0): `uri`, `urls.streaming_api`."""
+        host, streaming = self._host_and_streaming()
+        answer: dict[str, object] = {
+            "uri": host,
+            "title": "dminbox fake",
+            "short_description": "",
+            "description": "",
+            "email": "",
+            "version": self._version(),
+            "urls": {"streaming_api": streaming},
+            "stats": {
+                "user_count": sum(1 for a in self.state.accounts.values() if a.domain is None),
+                "status_count": len(self.state.statuses),
+                "domain_count": len({a.domain for a in self.state.accounts.values() if a.domain}),
+            },
+            "languages": ["en"],
+            "registrations": False,
+            "approval_required": True,
+            "invites_enabled": False,
+            "configuration": {"statuses": self._statuses_configuration()},
+            "contact_account": None,
+            "rules": [],
+        }
+        headers: list[tuple[str, str]] = []
+        if self.server.flavour == "gotosocial":
+            answer["max_toot_chars"] = self.server.max_characters  # as Pleroma does
+        elif self.server.instance_v2:
+            headers.append(("Deprecation", "@1668384000"))  # Mastodon 4.0's release day
+        return json_answer(answer, headers=headers)
+
+    # Finding accounts (see fake/directory.py)
+
+    def lookup_account(self, call: Call) -> Answer:
+        account = self.directory.lookup(call.request.query.get("acct"))
+        return json_answer(self.render.account(account))
+
+    def search(self, call: Call) -> Answer:
+        accounts = self.directory.search(call.request.query, signed_in=call.signed_in)
+        return json_answer(
+            {
+                "accounts": [self.render.account(account) for account in accounts],
+                "statuses": [],
+                "hashtags": [],
             }
         )
 
@@ -210,6 +309,9 @@ class Endpoints:
         visibility = str(params.get("visibility") or "public")
         if visibility not in VISIBILITIES:
             raise HttpError(422, "Validation failed: Visibility is not included in the list")
+        gotosocial = self.server.flavour == "gotosocial"
+        if gotosocial:
+            self._check_length(text, spoiler_text)  # GoToSocial checks the form first
         reply_to = _present(str(params.get("in_reply_to_id") or ""))
         if reply_to is not None:
             parent = self.state.statuses.get(reply_to)
@@ -217,12 +319,13 @@ class Endpoints:
                 raise HttpError(404, REPLY_NOT_FOUND)
         if not text.strip():
             raise HttpError(422, "Validation failed: Text can't be blank")
-        limit = TEXT_LIMIT[self.server.flavour]
-        if _weighted_length(text) + len(spoiler_text) > limit:
-            raise HttpError(422, f"Validation failed: Text character limit of {limit} exceeded")
+        if not gotosocial:
+            self._check_length(text, spoiler_text)
         mentioned = []
         for match in MENTION_RE.finditer(text):
-            account = self.state.find_account(match.group("username"), match.group("domain"))
+            # A mention of someone on another server that this one has not fetched yet
+            # is looked up over WebFinger while posting, as both servers do.
+            account = self.state.resolve(match.group("username"), match.group("domain"))
             if account is not None and account.id != call.owner_id:
                 mentioned.append(account.id)
         status = self.state.post(
@@ -238,11 +341,19 @@ class Endpoints:
             self._posted_by_key[(call.owner_id, key)] = status.id
         return json_answer(self.render.status(status))
 
-
-def _weighted_length(text: str) -> int:
-    """The length Mastodon checks: links weigh 23, remote mentions count without the domain."""
-    text = URL_RE.sub("x" * URL_WEIGHT, text)
-    return len(MENTION_RE.sub(lambda match: "@" + match.group("username"), text))
+    def _check_length(self, text: str, spoiler_text: str) -> None:
+        """The server's limit, counted its way (fake/counting.py)."""
+        limit = self.server.max_characters
+        length = status_length(self.server.flavour, text, spoiler_text)
+        if length <= limit:
+            return
+        if self.server.flavour == "gotosocial":
+            raise HttpError(
+                400,
+                f"Bad Request: status too long, {length} characters provided (including "
+                f"spoiler/content warning) but limit is {limit}",
+            )
+        raise HttpError(422, f"Validation failed: Text character limit of {limit} exceeded")
 
 
 def _form(request: RecordedRequest) -> dict[str, object]:

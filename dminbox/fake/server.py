@@ -11,6 +11,7 @@ import httpx
 
 from dminbox.fake.app import FakeMastodonApp, RecordedRequest
 from dminbox.fake.content import MENTION_RE
+from dminbox.fake.counting import TEXT_LIMIT
 from dminbox.fake.entities import EntityRenderer
 from dminbox.fake.faults import FaultList
 from dminbox.fake.oauth import CODE_LIFETIME, OOB, OAuthApp, OAuthState
@@ -37,7 +38,8 @@ class FakeMastodon:
     """A Mastodon (or GoToSocial) server in memory, answering through `asgi` or `transport()`.
 
     `me` owns `token` ("demo-token", every scope). Build the world with
-    `add_account` and `post_status`; watch it with `requests` and
+    `add_account` (known accounts), `add_remote_account` (accounts only a search
+    with resolve finds) and `post_status`; watch it with `requests` and
     `conversation_rows`; misbehave on demand with `faults`. Logging in works
     as on Mastodon (POST /api/v1/apps, /oauth/authorize, /oauth/token,
     /oauth/revoke); `issue_code` stands in for the browser.
@@ -50,10 +52,16 @@ class FakeMastodon:
         base_url: str = DEFAULT_BASE_URL,
         seed: int = 0,
         clock: Callable[[], datetime] | None = None,
+        max_characters: int | None = None,
+        instance_v2: bool = True,
     ) -> None:
         if flavour not in FLAVOURS:
             raise ValueError(f"flavour must be one of {FLAVOURS}, not {flavour!r}")
         self.flavour = flavour
+        self.max_characters = TEXT_LIMIT[flavour] if max_characters is None else max_characters
+        """The longest status POST /api/v1/statuses accepts, as the instance reports it."""
+        self.instance_v2 = instance_v2
+        """False: GET /api/v2/instance is a 404, as before Mastodon 4.0 (v1 still answers)."""
         self.state = InboxState(flavour, base_url.rstrip("/"), seed)
         self.renderer = EntityRenderer(self.state)
         self.faults = FaultList()
@@ -128,6 +136,29 @@ class FakeMastodon:
             username, display_name, domain, created_at=created_at, note=note, bot=bot
         )
         return self.account(record.id)
+
+    def add_remote_account(
+        self,
+        acct: str,
+        display_name: str = "",
+        *,
+        created_at: datetime | None = None,
+        note: str = "",
+        bot: bool = False,
+    ) -> dict:
+        """A person on another server ("user@domain") that this one has not fetched yet.
+
+        Lookup and search do not see them until a search with `resolve=true` names
+        them exactly (or a posted status mentions them): then they are known like
+        an `add_account` one. Returns the Account JSON they will have.
+        """
+        username, _, domain = acct.removeprefix("@").partition("@")
+        if not username or not domain:
+            raise ValueError(f"a remote account is named user@domain, not {acct!r}")
+        record = self.state.add_remote_account(
+            username, domain, display_name, created_at=created_at, note=note, bot=bot
+        )
+        return self.renderer.account(record)
 
     def add_token(
         self,

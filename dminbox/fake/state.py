@@ -87,6 +87,9 @@ class InboxState:
         self.statuses: dict[str, StatusRecord] = {}
         self.replies: dict[str, list[str]] = {}
         self.rows: dict[str, ConversationRow] = {}
+        self.remote_only: dict[str, AccountRecord] = {}
+        """Accounts on other servers that this one has not fetched yet: lookup and search
+        cannot see them until a search with resolve (or a mention in a post) fetches one."""
         self._row_by_key: dict[tuple[str, str, tuple[str, ...]], ConversationRow] = {}
         self._base_url = base_url
 
@@ -97,11 +100,19 @@ class InboxState:
     @base_url.setter
     def base_url(self, value: str) -> None:
         old, self._base_url = self._base_url, value.rstrip("/")
-        for account in self.accounts.values():
+        for account in [*self.accounts.values(), *self.remote_only.values()]:
             account.local_base_url = self._base_url
         # Stored HTML links local accounts and hashtags: point them at the new address too.
         for status in self.statuses.values():
             status.content = status.content.replace(f'"{old}/', f'"{self._base_url}/')
+
+    @property
+    def local_domain(self) -> str:
+        """The host (and port) of the base URL: `user@<it>` names a local account."""
+        return self._base_url.split("://", 1)[-1].lower()
+
+    def is_local(self, domain: str | None) -> bool:
+        return not domain or domain.lower() == self.local_domain
 
     # Accounts
 
@@ -115,10 +126,63 @@ class InboxState:
         note: str = "",
         bot: bool = False,
     ) -> AccountRecord:
-        if self.find_account(username, domain, local_only=domain is None):
+        self._check_new(username, domain)
+        account = self._record(username, display_name, domain, created_at, note, bot)
+        self.accounts[account.id] = account
+        self._refresh_mention_labels(username)
+        return account
+
+    def add_remote_account(
+        self,
+        username: str,
+        domain: str,
+        display_name: str = "",
+        *,
+        created_at: datetime | None = None,
+        note: str = "",
+        bot: bool = False,
+    ) -> AccountRecord:
+        """An account another server has, that this one will know only once it fetches it."""
+        if self.is_local(domain):
+            raise ValueError(f"{domain!r} is this server's own domain, not a remote one")
+        self._check_new(username, domain)
+        account = self._record(username, display_name, domain, created_at, note, bot)
+        self.remote_only[account.id] = account
+        return account
+
+    def resolve(self, username: str, domain: str | None) -> AccountRecord | None:
+        """What a WebFinger fetch finds: the account when known, or a remote-only one,
+        which is known from then on; None when no server has it."""
+        known = self.find_account(username, domain)
+        if known is not None or self.is_local(domain):
+            return known
+        fetched = self._match(list(self.remote_only.values()), username, domain, local_only=False)
+        if fetched is None:
+            return None
+        del self.remote_only[fetched.id]
+        self.accounts[fetched.id] = fetched
+        self._refresh_mention_labels(fetched.username)
+        return fetched
+
+    def _check_new(self, username: str, domain: str | None) -> None:
+        remote = list(self.remote_only.values())
+        if self.find_account(username, domain, local_only=domain is None) or (
+            not self.is_local(domain) and self._match(remote, username, domain, local_only=False)
+        ):
             raise ValueError(f"an account @{username}@{domain or 'local'} exists already")
-        when = created_at or ACCOUNTS_SINCE + timedelta(days=len(self.accounts))
-        account = AccountRecord(
+
+    def _record(
+        self,
+        username: str,
+        display_name: str,
+        domain: str | None,
+        created_at: datetime | None,
+        note: str,
+        bot: bool,
+    ) -> AccountRecord:
+        count = len(self.accounts) + len(self.remote_only)
+        when = created_at or ACCOUNTS_SINCE + timedelta(days=count)
+        return AccountRecord(
             id=self.ids.entity_id(when),
             username=username,
             display_name=display_name,
@@ -128,9 +192,6 @@ class InboxState:
             bot=bot,
             local_base_url=self._base_url,
         )
-        self.accounts[account.id] = account
-        self._refresh_mention_labels(username)
-        return account
 
     def _refresh_mention_labels(self, username: str) -> None:
         # Mastodon shows the short name unless another known account shares it.
@@ -152,8 +213,7 @@ class InboxState:
         *,
         local_only: bool,
     ) -> AccountRecord | None:
-        local_host = self._base_url.split("://", 1)[-1].lower()
-        if domain and domain.lower() == local_host:
+        if self.is_local(domain):
             domain = None
         named = [a for a in candidates if a.username.lower() == username.lower()]
         if domain:

@@ -111,7 +111,7 @@ async def test_a_revoked_token_offers_to_log_in_again_and_the_cache_stays(tmp_pa
         await settle(app, pilot)
         assert isinstance(app.screen, InboxScreen), "told once, not at every request"
         inbox.engine.token_refused = False
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert isinstance(app.screen, TokenRefusedScreen)
         await pilot.press("l")

@@ -225,7 +225,7 @@ async def test_narrow_terminal_shows_the_thread_instead_of_the_list(demo_server,
         await settle(app, pilot)
         screen = screen_of(app)
         conversations = screen.query_one(ConversationList)
-        thread = screen.query_one(ThreadView)
+        thread = screen.query_one("#reading")  # the thread, and the composer under it
         assert screen.has_class("-narrow")
         assert conversations.display and not thread.display
         await pilot.press("enter")
@@ -247,7 +247,7 @@ async def test_refresh_brings_a_new_message_to_the_top(demo_server, make_app) ->
         highlighted = screen.conversation_list.highlighted.id
         stranger = demo_server.add_account(username="newcomer", display_name="Newcomer")
         demo_server.post_status(stranger, "@me hello there", mentions=[demo_server.me])
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         top = screen.inbox[0]
         assert top.unread and top.accounts[0].acct == "newcomer"
@@ -281,7 +281,7 @@ async def test_new_conversations_above_keep_the_cursor_on_its_line(demo_server, 
         for name in ("ann", "ben", "cat"):
             stranger = demo_server.add_account(username=name, display_name=name.title())
             demo_server.post_status(stranger, f"@me hi from {name}", mentions=[demo_server.me])
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert rows.highlighted.id == highlighted
         assert rows.cursor == 13
@@ -317,7 +317,7 @@ async def test_a_removal_the_server_asks_to_retry_stays_pending(demo_server, mak
         await settle(app, pilot)
         assert target not in screen.inbox, "not rolled back: it will be sent again"
         assert "1 pending" in screen.status_line
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert "pending" not in screen.status_line
         deletes = [r.path for r in demo_server.requests if r.method == "DELETE"]
@@ -355,7 +355,7 @@ async def test_a_new_message_in_the_open_thread_shows_after_a_refresh(
             mentions=[demo_server.me],
             in_reply_to_id=conversation.last_status.id,
         )
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         await settle(app, pilot)
         texts = [m.status.content for m in screen.thread_view.query(MessageView)]
@@ -387,6 +387,6 @@ async def test_r_says_so_when_there_is_nothing_newer(demo_server, make_app) -> N
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         app.clear_notifications()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert [n.message for n in app._notifications] == ["No newer conversations."]

@@ -225,7 +225,7 @@ async def test_a_revoked_token_is_told_once_and_the_action_waits(demo_server, ma
 
         # More requests that meet the same 401 do not ask again.
         pages = len(list_requests(demo_server))
-        await pilot.press("G", "r")
+        await pilot.press("G", "ctrl+r")
         await settle(app, pilot)
         assert len(list_requests(demo_server)) == pages + 1, "G asked for a page, and met a 401"
         assert app.screen is screen

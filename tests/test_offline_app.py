@@ -82,7 +82,7 @@ async def test_offline_start_shows_the_cache_and_the_indicator(server, tmp_path)
         await settle(app, pilot)
         assert inbox_screen.thread_view.query(MessageView), "threads read from the cache"
         link.down = False
-        await pilot.press("escape", "r")
+        await pilot.press("escape", "ctrl+r")
         await settle(app, pilot)
         assert "offline" not in inbox_screen.status_line
 
@@ -135,7 +135,7 @@ async def test_reads_made_offline_are_pending_then_sent_in_order(server, tmp_pat
         assert "○" in line.text, "a read not yet on the server is marked"
         server.requests.clear()
         link.down = False
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(app, pilot)
         posts = [r.path for r in server.requests if r.method == "POST"]
         assert posts == [f"{LIST}/{i}/read" for i in ids]

@@ -33,3 +33,24 @@ def test_help(snap_compare, make_app, demo_server) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(demo_server), terminal_size=(80, 24), run_before=help_)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_reply_composer(snap_compare, make_app, demo_server, size) -> None:
+    async def reply_to_fifth(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("j", "j", "j", "j", "r")
+        await _loaded(pilot)
+        await pilot.press("o", "k")
+        await _loaded(pilot)
+
+    assert snap_compare(make_app(demo_server), terminal_size=size, run_before=reply_to_fifth)
+
+
+def test_new_message_composer(snap_compare, make_app, demo_server) -> None:
+    async def write(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("C")
+        await _loaded(pilot)
+
+    assert snap_compare(make_app(demo_server), terminal_size=(120, 40), run_before=write)

@@ -592,18 +592,19 @@ class Engine:
         self._refresh_asked = True
         self.retry_now()
 
-    async def _refresh(self, *, quiet: bool) -> bool:
+    async def _refresh(self, *, quiet: bool, silent: bool = False) -> bool:
         """Reads page 1 (walking down only while every row on it is new), merges it, and
         drops the loaded rows the server no longer has. True when it got through."""
         if self._refreshing or self.store is None:
             return False
         self._refreshing = True
         try:
-            return await self._refresh_now(quiet=quiet)
+            return await self._refresh_now(quiet=quiet, silent=silent)
         finally:
             self._refreshing = False
 
-    async def _refresh_now(self, *, quiet: bool) -> bool:
+    async def _refresh_now(self, *, quiet: bool, silent: bool = False) -> bool:
+        """`quiet` says only what changed; `silent` says nothing (after the user's own send)."""
         inbox = self.inbox
         before = {c.id: (reconcile.last_id(c), c.unread) for c in inbox}
         rows: list[Conversation] = []
@@ -650,7 +651,7 @@ class Engine:
         self._emit(StateChanged())
         self._refresh_open_thread(rows)
         changed = sum(1 for c in rows if before.get(c.id) != (reconcile.last_id(c), c.unread))
-        if not quiet or changed:
+        if not silent and (not quiet or changed):
             plural = "s" if changed != 1 else ""
             text = f"{changed} new or updated conversation{plural}." if changed else ""
             self._emit(Notice(text or "No newer conversations.", timeout=3))
@@ -936,7 +937,7 @@ class Engine:
     async def after_send(self, draft_key: str, status: Status, *, known: bool) -> None:
         """After a message went: page 1 brings its conversation (a new one, or a fork)
         as the server has it. A new message's conversation is then named by `Sent`."""
-        if not await self._refresh(quiet=True) and self._refreshing:
+        if not await self._refresh(quiet=True, silent=True) and self._refreshing:
             # A refresh already on its way may have asked before the message existed.
             self._after(1.0, lambda: self.after_send(draft_key, status, known=known))
             return

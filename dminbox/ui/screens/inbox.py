@@ -196,7 +196,7 @@ class InboxScreen(Screen[None]):
             return "⚠ Not loaded (see below) · End retries now"
         if engine.paging == "end":
             if count == 0:
-                return "No conversations yet. r checks for new ones."
+                return "No conversations yet. ctrl+r checks for new ones."
             plural = "s" if count != 1 else ""
             looped = " (the server repeated a page)" if engine.paging_loop else ""
             return f"End of inbox · {count} conversation{plural}{looped}"

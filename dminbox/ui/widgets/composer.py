@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.suggester import Suggester
@@ -85,6 +85,8 @@ class Composer(Vertical, can_focus=False):
         """The draft being edited; None while closed."""
         self.participants: list[str] = []
         """A reply's participants (accts), the user left out: what the check compares with."""
+        self.to_self = False
+        """A reply in a note to yourself: mentioning nobody is what keeps it yours."""
         self._limits = compose.Limits()
         self._save_timer: Timer | None = None
         self._dirty = False
@@ -93,13 +95,19 @@ class Composer(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-head")
-        yield Input(
-            placeholder="To: @user@host, @other",
-            id="composer-to",
-            suggester=_KnownAccounts(self.engine),
+        with Horizontal(id="composer-to-row", classes="composer-row"):
+            yield Static("To ", classes="composer-label")
+            yield Input(
+                placeholder="@user@host, @other (→ completes)",
+                id="composer-to",
+                suggester=_KnownAccounts(self.engine),
+            )
+        with Horizontal(classes="composer-row"):
+            yield Static("CW ", classes="composer-label")
+            yield Input(placeholder="content warning (optional)", id="composer-cw")
+        yield TextArea(
+            id="composer-body", soft_wrap=True, show_line_numbers=False, placeholder="Your message"
         )
-        yield Input(placeholder="Content warning (optional)", id="composer-cw")
-        yield TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
         yield Static("", id="composer-note")
 
     # -- the fields ----------------------------------------------------------------
@@ -147,6 +155,7 @@ class Composer(Vertical, can_focus=False):
         me = await writer.me()
         others = compose.participants_of(conversation.accounts, me.id or None)
         self.participants = [a.acct for a in others]
+        self.to_self = bool(conversation.accounts) and not others
         stored = await writer.draft(reply_key(conversation.id))
         in_reply_to = answered.id if answered else None
         if stored is not None and not stored.empty:
@@ -170,6 +179,7 @@ class Composer(Vertical, can_focus=False):
     async def open_new(self) -> None:
         """A new message: the stored draft, or an empty one."""
         self.participants = []
+        self.to_self = False
         stored = await self.engine.writer.draft(NEW_KEY)
         await self._open(stored if stored is not None else Draft(NEW_KEY))
 
@@ -184,7 +194,7 @@ class Composer(Vertical, can_focus=False):
         self.draft = draft
         self._confirmed = None
         self._dirty = False
-        self.to_field.display = self.is_new
+        self.query_one("#composer-to-row").display = self.is_new
         self.to_field.value = ", ".join(f"@{a}" for a in draft.to)
         self.cw_field.value = draft.spoiler_text
         self.body.load_text(draft.text)
@@ -299,6 +309,8 @@ class Composer(Vertical, can_focus=False):
             self.say(f"Not sent: {too_long}", error=True)
             return
         warning = compose.check(draft.text, self.participants, self.engine.host)
+        if warning is not None and warning.kind == "nobody" and self.to_self:
+            warning = None
         if warning is not None and self._confirmed != draft:
             from dminbox.ui.screens.confirm import ConfirmScreen
 

@@ -74,6 +74,9 @@ class Limits:
 
     max_characters: int = DEFAULT_MAX_CHARACTERS
     characters_reserved_per_url: int = DEFAULT_URL_WEIGHT
+    code_points: bool = False
+    """GoToSocial's rule: every code point counts, links and mentions at full length
+    (it reports a URL weight but does not apply it)."""
 
     @classmethod
     def from_instance(cls, data: object) -> Limits:
@@ -86,16 +89,23 @@ class Limits:
         if maximum is None:
             maximum = _count(_get(data, "max_toot_chars"))
         weight = _count(_get(statuses, "characters_reserved_per_url"))
+        version = _get(data, "version")
+        source = _get(data, "source_url")
+        gotosocial = (isinstance(version, str) and " git-" in version) or (
+            isinstance(source, str) and "gotosocial" in source.lower()
+        )
         return cls(
             max_characters=DEFAULT_MAX_CHARACTERS if maximum is None else maximum,
             characters_reserved_per_url=DEFAULT_URL_WEIGHT if weight is None else weight,
+            code_points=gotosocial,
         )
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self) -> dict[str, int | bool]:
         """The limits as JSON data, for the cache."""
         return {
             "max_characters": self.max_characters,
             "characters_reserved_per_url": self.characters_reserved_per_url,
+            "code_points": self.code_points,
         }
 
     @classmethod
@@ -106,6 +116,7 @@ class Limits:
         return cls(
             max_characters=DEFAULT_MAX_CHARACTERS if maximum is None else maximum,
             characters_reserved_per_url=DEFAULT_URL_WEIGHT if weight is None else weight,
+            code_points=_get(data, "code_points") is True,
         )
 
 
@@ -140,7 +151,10 @@ def weighted_length(text: str, spoiler_text: str = "", *, limits: Limits = _DEFA
     @user@domain as @user, and the content warning counted with the text.
 
     As Mastodon's StatusLengthValidator: a blank text counts nothing, and the content
-    warning is counted as written, its URLs and mentions at full length."""
+    warning is counted as written, its URLs and mentions at full length. On GoToSocial
+    (`limits.code_points`), code points of the text and the warning, all at full length."""
+    if limits.code_points:
+        return len(text) + len(spoiler_text)
     countable = "" if text.isspace() else _countable(text, limits.characters_reserved_per_url)
     return sum(1 for _ in _GRAPHEME.finditer(spoiler_text + countable))
 

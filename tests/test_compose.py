@@ -528,10 +528,29 @@ def test_limits_round_trip_through_the_cache(maximum: int, weight: int) -> None:
 
 
 def test_limits_to_json() -> None:
-    assert Limits(1000, 30).to_json() == {"max_characters": 1000, "characters_reserved_per_url": 30}
+    assert Limits(1000, 30).to_json() == {
+        "max_characters": 1000,
+        "characters_reserved_per_url": 30,
+        "code_points": False,
+    }
 
 
 def test_limits_from_damaged_cache_are_the_defaults() -> None:
     assert Limits.from_json(None) == Limits()
     assert Limits.from_json({"max_characters": "x", "characters_reserved_per_url": -1}) == Limits()
     assert Limits.from_json({"max_characters": 900}) == Limits(900, DEFAULT_URL_WEIGHT)
+
+
+def test_gotosocial_counts_code_points_with_links_at_full_length() -> None:
+    # GoToSocial reports a URL weight but counts runes of text and warning, all of them.
+    instance = {
+        "version": "0.17.3 git-8c4a3c5",
+        "configuration": {"statuses": {"max_characters": 5000, "characters_reserved_per_url": 25}},
+    }
+    limits = Limits.from_instance(instance)
+    assert limits.code_points and limits.max_characters == 5000
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one grapheme, five code points
+    link = "https://example.org/" + "a" * 60
+    assert weighted_length(family + " " + link, "cw", limits=limits) == 5 + 1 + len(link) + 2
+    assert Limits.from_json(limits.to_json()) == limits
+    assert not Limits.from_instance({"version": "4.3.2"}).code_points

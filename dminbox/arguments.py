@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from dminbox import __version__
 
@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     count.add_argument("--offline", action="store_true", help="from the cache; no network")
 
+    _writing_commands(commands, account)
+
     cache = commands.add_parser("cache", help="manage the local cache")
     cache_commands = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     cache_commands.add_parser("clear", parents=[account], help="delete the cache of an account")
@@ -130,3 +132,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("accounts", help="list the logged-in accounts")
     return parser
+
+
+_NOT_QUEUED = (
+    "The text is read from stdin, or given with --text. The message is sent at once, "
+    "direct, with one Idempotency-Key for every retry of this run (3 tries of a "
+    "transient failure). It is never left in the app's outbox: when this command "
+    "gives up, nothing is sent later, so running it again cannot post it twice behind "
+    "your back (after a dropped answer the server may have it anyway: `dminbox list` "
+    "shows it). Exit 0 when the server confirmed it (the new status id, or --json, is "
+    "printed); 1 with one line on stderr otherwise; 2 for a bad argument."
+)
+
+
+def _writing_commands(commands: Any, account: _Parser) -> None:
+    """`reply` and `send`: one direct message each, for scripts (dminbox.writing_scripts)."""
+    reply = commands.add_parser(
+        "reply",
+        parents=[account],
+        help="send a direct message in a conversation (text from stdin or --text)",
+        description="Replies to the last message of conversation ID, mentioning every "
+        "participant (the missing mentions are put in front). " + _NOT_QUEUED,
+    )
+    reply.add_argument("conversation_id", metavar="CONVERSATION_ID", help="as `dminbox list` shows")
+    _message_options(reply, carried="default: the content warning of the message replied to")
+
+    send = commands.add_parser(
+        "send",
+        parents=[account],
+        help="send a new direct message (text from stdin or --text)",
+        description="A new direct message to the --to accounts, each mentioned (the "
+        "missing mentions are put in front). " + _NOT_QUEUED,
+    )
+    send.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        metavar="ACCT[,ACCT]",
+        help="who it goes to: user or user@host, comma-separated (may be repeated)",
+    )
+    _message_options(send, carried="default: none")
+
+
+def _message_options(parser: _Parser, *, carried: str) -> None:
+    parser.add_argument("--text", metavar="TEXT", help="the message (default: read stdin)")
+    parser.add_argument(
+        "--spoiler", metavar="TEXT", help=f"a content warning ({carried}; '' for none)"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="send even when it starts a new conversation or mentions nobody",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the status the server returned, as JSON"
+    )

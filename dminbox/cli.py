@@ -99,6 +99,28 @@ def _command(args: argparse.Namespace) -> int:
                 limit=args.limit,
                 transport=transport,
             )
+        if args.command in ("reply", "send"):
+            from dminbox import writing_scripts
+
+            if args.command == "reply":
+                return writing_scripts.reply(
+                    settings,
+                    args.conversation_id,
+                    text=args.text,
+                    spoiler=args.spoiler,
+                    yes=args.yes,
+                    as_json=args.json,
+                    transport=transport,
+                )
+            return writing_scripts.send(
+                settings,
+                args.to,
+                text=args.text,
+                spoiler=args.spoiler,
+                yes=args.yes,
+                as_json=args.json,
+                transport=transport,
+            )
         if args.command == "unread-count":
             from dminbox.scripts import unread_count
 

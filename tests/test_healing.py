@@ -99,7 +99,9 @@ async def test_a_rate_limit_at_start_waits_and_loads_by_itself(
         assert len(screen.inbox) == 0
         assert screen.status_line == "loading…"
         problem = screen.engine.problem
-        pattern = rf"Rate limited by \S+ until {CLOCK}\. Trying again at {CLOCK}; ctrl\+r retries now\."
+        pattern = (
+            rf"Rate limited by \S+ until {CLOCK}\. Trying again at {CLOCK}; ctrl\+r retries now\."
+        )
         assert re.fullmatch(pattern, problem), problem
         line = status_widget(app)
         assert line.display and line.text == problem

@@ -274,6 +274,13 @@ class Writer:
             engine.moved_to_top(moved)
         if moved is not None:
             engine._emit(Sent(draft.key, status, moved.id))
+        if moved is not None and row is not None and row.unread:
+            # Answered, so read: not every server marks it read for its owner (GoToSocial
+            # does not), and page 1 would bring it back unread.
+            try:
+                await engine.client.mark_read(row.id)
+            except ApiError as error:
+                log.info("cannot mark an answered conversation read: %s", error)
         engine._spawn(engine.after_send(draft.key, status, known=moved is not None), "after-send")
         return True
 

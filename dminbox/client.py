@@ -71,6 +71,11 @@ class MastodonClient:
             headers={"Authorization": f"Bearer {self.token}"},
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The one httpx client (the stream's WebSocket rides on its transport)."""
+        return self._http
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

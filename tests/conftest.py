@@ -52,9 +52,11 @@ def make_engine(
     transport: Any = None,
     clock: ManualClock | None = None,
     token: str | None = None,
+    live: bool = False,
     **client_options: Any,
 ) -> Engine:
-    """An engine on the fake server: an in-memory cache unless a cache or a path is given."""
+    """An engine on the fake server: an in-memory cache unless a cache or a path is given.
+    It listens on the direct stream only with `live` (tests of the stream ask for it)."""
     link = transport or server.transport()
 
     def open_store() -> Cache:
@@ -72,6 +74,7 @@ def make_engine(
         open_client=open_client,
         instance=server.base_url,
         clock=clock or manual_clock(),
+        live=live,
     )
 
 

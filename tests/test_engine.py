@@ -1113,7 +1113,7 @@ async def test_a_bug_in_engine_work_is_one_notice_and_the_engine_goes_on(
     await first.close()
     engine, changes = await started(path, connect=False)
 
-    async def broken(*, quiet: bool) -> bool:
+    async def broken(*, quiet: bool, silent: bool = False) -> bool:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(engine, "_refresh_now", broken)

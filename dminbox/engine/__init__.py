@@ -5,11 +5,13 @@
 - `backoff`: when to try again;
 - `reconcile`: rows judged against what the server sent;
 - `store_tasks`: its work on the store's own thread;
-- `writing`: drafts and messages on their way.
+- `writing`: drafts and messages on their way;
+- `live`: the direct stream, or polling where there is none.
 """
 
 from dminbox.engine.backoff import Backoff
 from dminbox.engine.changes import (
+    Arrived,
     Change,
     Notice,
     PendingMessage,
@@ -41,6 +43,7 @@ __all__ = [
     "SWEEP_PAUSE",
     "NEW_KEY",
     "UNDO_SECONDS",
+    "Arrived",
     "Backoff",
     "Change",
     "Draft",

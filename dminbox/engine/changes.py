@@ -8,6 +8,7 @@ from typing import Literal
 from dminbox.models import Conversation, Status
 
 __all__ = [
+    "Arrived",
     "Change",
     "Notice",
     "PendingMessage",
@@ -88,6 +89,14 @@ class SendRefused:
 
 
 @dataclass(frozen=True)
+class Arrived:
+    """A new message from someone else came in by itself (the stream, or a poll): worth
+    a toast, and the bell or a terminal notification if the user wants them."""
+
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
 class Notice:
     """A one-line message worth a toast (an action refused, a damaged cache rebuilt)."""
 
@@ -113,4 +122,5 @@ Change = (
     | TokenRefused
     | Sent
     | SendRefused
+    | Arrived
 )

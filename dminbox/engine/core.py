@@ -43,6 +43,7 @@ from dminbox.engine.changes import (
     StateChanged,
     TokenRefused,
 )
+from dminbox.engine.live import Live
 from dminbox.engine.store_tasks import FIRST_BATCH
 from dminbox.engine.writing import Draft, Writer
 from dminbox.errors import ApiError, AuthenticationError, NetworkError, NotFoundError
@@ -99,6 +100,7 @@ class Engine:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         account_id: str | None = None,
+        live: bool = True,
     ) -> None:
         self._open_store = open_store
         self._open_client = open_client
@@ -159,6 +161,11 @@ class Engine:
         self._start_read: concurrent.futures.Future[store_tasks.Start] | None = None
         self.writer = Writer(self, account_id)
         """Drafts, messages on their way, the server's limits, the user's own account."""
+        self.live = Live(self, enabled=live)
+        """The direct stream (or polling): new messages and read states as they happen."""
+        self._page1_at: float | None = None
+        """When page 1 was last read (clock seconds): a stream that connects right after
+        needs no gap filled."""
 
     # -- observing ---------------------------------------------------------------
 
@@ -325,6 +332,7 @@ class Engine:
                 self._after(SWEEP_PAUSE, self._sweep)
         else:
             await self._load_more()
+        self.live.start()
 
     async def flush(self) -> str | None:
         """Before quitting: sends everything, undo window or not; says what could not go."""
@@ -347,6 +355,7 @@ class Engine:
 
     async def close(self) -> None:
         self._closed = True
+        await self.live.stop()
         for task in [*self._timers, *self._tasks]:
             task.cancel()
         await asyncio.gather(*self._timers, *self._tasks, return_exceptions=True)
@@ -541,6 +550,8 @@ class Engine:
         """A page from the server, stored (minding the outbox) and returned as stored."""
         assert self.store is not None
         page = await self.client.conversations(url)
+        if url is None:
+            self._page1_at = self.clock.now()
         removed = set(self._removed)
         stored = await self._db(
             store_tasks.store_page, self.store, page, url if older else None, removed, older

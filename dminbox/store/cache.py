@@ -116,6 +116,9 @@ class Cache:
     def thread(self, conversation_id: str) -> list[Status]:
         return self._entities.thread(conversation_id)
 
+    def forget_status(self, status_id: str) -> None:
+        self._entities.forget_status(status_id)
+
     def prune(self) -> int:
         return self._entities.prune()
 

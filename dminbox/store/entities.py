@@ -161,6 +161,13 @@ class Entities(Part):
                 statuses.append(Status.from_stored(json.loads(raw)))
         return statuses
 
+    @recovering
+    def forget_status(self, status_id: str) -> None:
+        """A status deleted on the server: out of every thread and the cache."""
+        with self.database.write() as db:
+            db.execute("DELETE FROM threads WHERE status_id = ?", (status_id,))
+            db.execute("DELETE FROM statuses WHERE id = ?", (status_id,))
+
     # -- accounts --------------------------------------------------------------------
 
     @recovering

@@ -78,6 +78,11 @@ def _account_options(*, defaults: bool = True) -> _Parser:
     return parent
 
 
+def _flag(name: str) -> bool:
+    """An on/off environment variable: 1, true, yes or on."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -98,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     account = _account_options(defaults=False)
     parser.add_argument("--version", action="version", version=f"dminbox {__version__}")
+    alerts = parser.add_argument_group("new messages")
+    alerts.add_argument(
+        "--bell",
+        action="store_true",
+        default=_flag("DMINBOX_BELL"),
+        help="ring the terminal bell when a new message arrives (env DMINBOX_BELL=1)",
+    )
+    alerts.add_argument(
+        "--notify",
+        action="store_true",
+        default=_flag("DMINBOX_NOTIFY"),
+        help="a terminal notification (OSC 777 / OSC 9; through tmux with allow-passthrough)"
+        " when a new message arrives (env DMINBOX_NOTIFY=1)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     listing = commands.add_parser(

@@ -177,5 +177,6 @@ def run(settings: Settings, transport: Any = None) -> int:
     # No event loop runs yet: the first frame then holds the rows, with no empty frame.
     engine.await_prefetch(timeout=0.5)
     app = DmInboxApp(engine, label=settings.label, opener=EngineOpener(settings))
+    app.bell_on, app.notify_on = settings.bell, settings.notify
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -37,6 +37,10 @@ class Settings:
     """`user@host` of a stored account."""
     use_cache: bool = True
     cache_limit: int = DEFAULT_CACHE_LIMIT
+    bell: bool = False
+    """Ring the terminal bell when a new message arrives by itself."""
+    notify: bool = False
+    """Send a terminal notification (OSC 777 and OSC 9) when a new message arrives."""
 
     @property
     def host(self) -> str:
@@ -64,6 +68,14 @@ def settings_from(instance: str | None, token: str | None) -> Settings:
 
 def settings_from_args(args: object) -> Settings:
     """Settings from parsed arguments: --demo, --instance/--token, or a stored account."""
+    return replace(
+        _account_settings(args),
+        bell=bool(getattr(args, "bell", False)),
+        notify=bool(getattr(args, "notify", False)),
+    )
+
+
+def _account_settings(args: object) -> Settings:
     use_cache = not getattr(args, "no_cache", False)
     cache_limit = getattr(args, "cache_limit", None) or cache_limit_from_env()
     if getattr(args, "demo", False):

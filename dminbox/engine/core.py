@@ -328,7 +328,8 @@ class Engine:
                 self._after(action.not_before - now, self._send_outbox)
         await self._send_outbox()
         if self._started_from_cache:
-            if await self._refresh(quiet=True):
+            # A refresh already on its way (after a queued message went) counts as this one.
+            if await self._refresh(quiet=True) or self._refreshing:
                 self._after(SWEEP_PAUSE, self._sweep)
         else:
             await self._load_more()
@@ -916,6 +917,7 @@ class Engine:
             QueuedAction(seq, "send", draft.conversation_id or "", 0.0, 0, None, None, payload)
         )
         self.show_pending(draft.conversation_id)
+        self.live.poke()  # an answer may follow soon: polling, if it polls, is faster
         await self._count()
         self._spawn(self._send_outbox(), "send")
         return seq

@@ -50,6 +50,10 @@ class DmInboxApp(App[int]):
         self.opener = opener
         self.account_label = label
         self._clock = clock
+        self.bell_on = False
+        """Ring the bell when a new message arrives by itself (`--bell`)."""
+        self.notify_on = False
+        """Raise a terminal notification then (`--notify`)."""
         self.inbox_screen = InboxScreen(engine, clock=clock) if engine else None
         self._set_label(label)
 
@@ -67,6 +71,15 @@ class DmInboxApp(App[int]):
     def on_mount(self) -> None:
         if self.inbox_screen is None:
             self.action_login(first=True)
+
+    def alert(self, title: str, body: str) -> None:
+        """A new message came: the bell and a terminal notification, if the user wants them."""
+        if self.bell_on:
+            self.bell()
+        if self.notify_on and self._driver is not None:
+            from dminbox.ui.alerts import notification
+
+            self._driver.write(notification(title, body))
 
     async def action_quit(self) -> None:
         """Quits, first sending what is queued, removals inside their undo window too."""

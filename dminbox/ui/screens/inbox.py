@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 
 from dminbox.engine import (
+    Arrived,
     Change,
     Engine,
     Notice,
@@ -162,6 +163,8 @@ class InboxScreen(Screen[None]):
                 self.thread_view.show(
                     change.conversation, change.statuses, note=change.note, pending=change.pending
                 )
+        elif isinstance(change, Arrived):
+            self._arrived(change.conversation)
         elif isinstance(change, Sent):
             self._sent(change)
         elif isinstance(change, SendRefused):
@@ -181,6 +184,8 @@ class InboxScreen(Screen[None]):
             parts = [f"{unread} unread" if unread else "all read"]
             if engine.online is False:
                 parts.append("offline")
+            elif engine.live.state in ("connecting", "polling"):
+                parts.append(engine.live.state)  # the stream is not live: say how it stands
         if engine.pending_count:
             parts.append(f"{engine.pending_count} pending")
         self.set_class(engine.online is False, "-offline")
@@ -326,6 +331,21 @@ class InboxScreen(Screen[None]):
         else:
             self.action_back()
         self.sync_bindings()
+
+    def _arrived(self, conversation: Conversation) -> None:
+        """A new message came by itself: a toast with who wrote, and what the user asked
+        for besides (the bell, a terminal notification)."""
+        from dminbox.ui.render import participants
+
+        who = one_line(participants(conversation.accounts, limit=3), 60)
+        self.notify(f"New message from {who}.", markup=False, timeout=4)
+        status = conversation.last_status
+        from dminbox.text import preview
+
+        body = preview(status.content, 80) if status is not None else ""
+        alert = getattr(self.app, "alert", None)
+        if alert is not None:
+            alert(f"dminbox: {who}", body)
 
     def _sent(self, change: Sent) -> None:
         if change.draft_key != "new":

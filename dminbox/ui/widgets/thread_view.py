@@ -84,6 +84,8 @@ class ThreadView(VerticalScroll, can_focus=True):
             return
         self._shown_note = note
         revealed = {m.status.id for m in self.query(MessageView) if m.reveal} if same else set()
+        at_end = self.scroll_y >= self.max_scroll_y
+        previous = self._shown_ids
         self.conversation = conversation
         self.statuses = tuple(statuses)
         self._shown_ids = ids
@@ -99,7 +101,9 @@ class ThreadView(VerticalScroll, can_focus=True):
         with self.app.batch_update():
             self.remove_children()
             self.mount_all(widgets)
-        if not same or pending:
+        if not same or pending or (at_end and ids[: len(previous)] == previous):
+            # A new conversation opens at its end; the view follows new messages only
+            # when it was at the end already.
             self.call_after_refresh(self.scroll_end, animate=False)
 
     def clear(self) -> None:

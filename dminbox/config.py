@@ -15,12 +15,27 @@ from dminbox.errors import ConfigError, NoAccountError
 __all__ = [
     "DEFAULT_CACHE_LIMIT",
     "DEMO_INSTANCE",
+    "Reading",
     "Settings",
     "settings_from",
     "settings_from_args",
 ]
 
 DEMO_INSTANCE = "https://demo.dminbox.invalid"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How the inbox behaves while reading: what the config file's reading options set."""
+
+    preview_delay: float = 0.15
+    """Seconds the cursor rests on a row before the thread pane previews it."""
+    mark_read_on_open: bool = True
+    """`enter` marks an unread conversation read."""
+    mark_read_after_preview: float | None = None
+    """Seconds of preview after which a conversation is marked read; None: never."""
+    undo_seconds: float = 5.0
+    """How long a removal can be undone before it is sent."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,11 @@ class Settings:
     """Ring the terminal bell when a new message arrives by itself."""
     notify: bool = False
     """Send a terminal notification (OSC 777 and OSC 9) when a new message arrives."""
+    reading: Reading = field(default_factory=Reading)
+    theme: str | None = None
+    """A Textual theme's name; None: dminbox's default (it reads in 16 colours)."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """The user's key bindings: binding id -> keys ("j,down"), from the config file."""
 
     @property
     def host(self) -> str:

@@ -12,9 +12,10 @@ import html as _html
 import re
 import sys
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["PlainText", "clean", "html_to_text", "one_line", "preview"]
+__all__ = ["Anchor", "PlainText", "anchors", "clean", "html_to_text", "one_line", "preview"]
 
 # Whole sequences go, bodies included: "\x1b]52;c;...\x07" (set the clipboard)
 # leaves nothing. A string sequence with no terminator swallows the rest of the
@@ -109,12 +110,34 @@ class PlainText:
     text: str
     """The body: paragraphs apart by a blank line; link n shows as "label [n]"."""
     links: tuple[str, ...]
-    """The numbered links' URLs, in order: `links[n - 1]` is link n."""
+    """The numbered links' URLs, in order: `links[n - 1]` is link n (unless numbers were given)."""
 
 
-def html_to_text(html: str) -> PlainText:
-    """Mastodon status HTML as plain text: paragraphs, lists, quotes, numbered links."""
-    return _Flattener(html, markers=True).result
+@dataclass(frozen=True)
+class Anchor:
+    """One `<a>` of a status, as the text shows it."""
+
+    href: str
+    """Cleaned, without whitespace: what the link leads to, whatever its text says."""
+    label: str
+    """Its text, cleaned and on one line."""
+    kind: str
+    """"link" (numbered: web and mail links), "mention", "hashtag", or "other" (any other
+    scheme, javascript: and data: among them: shown as text, never numbered)."""
+
+
+def html_to_text(html: str, numbers: Mapping[str, int] | None = None) -> PlainText:
+    """Mastodon status HTML as plain text: paragraphs, lists, quotes, numbered links.
+
+    `numbers` gives links the numbers the whole thread uses (href -> n); a link it
+    lacks is numbered by its place in this status.
+    """
+    return _Flattener(html, markers=True, numbers=numbers).result
+
+
+def anchors(html: str) -> tuple[Anchor, ...]:
+    """Every link of a status with an href, in order, repeats included."""
+    return tuple(_Flattener(html, markers=False).anchors)
 
 
 def preview(html: str, max_chars: int = 200) -> str:
@@ -186,8 +209,11 @@ def _attributes(text: str) -> dict[str, str]:
 class _Flattener:
     """One pass over status HTML, writing lines of text; `result` holds the outcome."""
 
-    def __init__(self, html: str, *, markers: bool) -> None:
+    def __init__(
+        self, html: str, *, markers: bool, numbers: Mapping[str, int] | None = None
+    ) -> None:
         self._markers = markers
+        self._given_numbers = numbers or {}
         self._lines: list[str] = []
         self._line: list[str] = []  # the pieces of the line being written
         self._prefix = ""  # its "> " quote marks and bullet
@@ -198,11 +224,12 @@ class _Flattener:
         self._inside = {"quote": 0, "pre": 0, "list": 0, "hide": 0}  # open elements by kind
         self._stack: list[tuple[str, str]] = []  # open elements: (tag, kind)
         self._open: dict[str, int] = {}  # how many of each tag are on the stack
-        self._link: tuple[str, bool] | None = None  # (href, is a mention) of the open <a>
+        self._link: tuple[str, str] | None = None  # (href, its class's kind) of the open <a>
         self._link_text: list[str] = []
         self._numbers: dict[str, int] = {}  # href -> its number, in order
         self._seen_text = False  # anything but mentions written yet?
         self.leading_mentions: list[str] = []
+        self.anchors: list[Anchor] = []
         self._feed(html)
         while self._stack:
             self._close(*self._stack.pop())
@@ -243,8 +270,8 @@ class _Flattener:
             classes = attrs.get("class", "").split()
             if tag == "a":
                 href = "".join(clean(attrs.get("href", "")).split())
-                mention = "mention" in classes or "hashtag" in classes
-                self._link = None if self._inside["hide"] else (href, mention)
+                marked = "hashtag" if "hashtag" in classes else "mention" * ("mention" in classes)
+                self._link = None if self._inside["hide"] else (href, marked)
                 self._link_text = []
             elif "invisible" in classes:
                 kind = "hide"
@@ -287,17 +314,22 @@ class _Flattener:
     def _close_link(self) -> None:
         if self._link is None:
             return
-        (href, mention), self._link = self._link, None
+        (href, kind), self._link = self._link, None
         label = "".join(self._link_text).strip()
         if label.startswith("@") and not self._seen_text:
             self.leading_mentions.append(label)  # a DM's opening "@alice @bob"
         elif label:
             self._seen_text = True
-        mention = mention or label.startswith(("@", "#"))
-        if self._markers and not mention and _LISTED_LINK.match(href):
+        if not kind and label.startswith(("@", "#")):
+            kind = "mention" if label.startswith("@") else "hashtag"
+        listed = not kind and _LISTED_LINK.match(href) is not None
+        if href:
+            kind = kind or ("link" if listed else "other")
+            self.anchors.append(Anchor(href, one_line(label), kind))
+        if self._markers and listed:
             number = self._numbers.setdefault(href, len(self._numbers) + 1)
             self._space = True  # dropped at the start of a line
-            self._write(f"[{number}]")
+            self._write(f"[{self._given_numbers.get(href, number)}]")
 
     def _text(self, raw: str) -> None:
         if self._inside["hide"] or not raw:

@@ -6,13 +6,15 @@ Textual only as data (`Content.assemble` parts), never as markup.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 from textual.content import Content
+from textual.style import Style
 
+from dminbox.links import host_note, terminal_url
 from dminbox.models import Account, Conversation, MediaAttachment, Status
 from dminbox.text import clean, html_to_text, one_line, preview
 
@@ -125,30 +127,47 @@ def author_line(status: Status, now: datetime) -> Content:
     return Content.assemble(*parts)
 
 
-def status_body(status: Status, *, reveal: bool) -> Content:
-    """The message: its content warning, its text with numbered links, its media."""
-    parts: list[str | tuple[str, str]] = []
+def status_body(
+    status: Status, *, reveal: bool, numbers: Mapping[str, int] | None = None
+) -> Content:
+    """The message: its content warning, its text with numbered links, its media.
+
+    `numbers` numbers the links as the whole thread does (`dminbox.links.thread_numbers`).
+    """
+    parts: list[str | tuple[str, str | Style]] = []
     if status.spoiler_text:
         parts.append((f"CW: {one_line(status.spoiler_text)}", "bold $warning"))
         if not reveal:
             parts.append(("  (hidden: press c to show)", "$text-muted"))
             return Content.assemble(*parts)
         parts.append("\n")
-    plain = html_to_text(status.content)
+    plain = html_to_text(status.content, numbers)
     if plain.text:
         parts.append(plain.text)
-    for number, url in enumerate(plain.links, start=1):
-        parts += ["\n", (f"[{number}] ", "$text-muted"), (url, "underline")]
+    for index, url in enumerate(plain.links, start=1):
+        number = numbers.get(url, index) if numbers else index
+        parts += ["\n", (f"[{number}] ", "$text-muted"), *_url_parts(url)]
     for media in status.media_attachments:
         parts += ["\n", *_media_parts(media)]
     return Content.assemble(*parts)
 
 
-def _media_parts(media: MediaAttachment) -> list[str | tuple[str, str]]:
+def _media_parts(media: MediaAttachment) -> list[str | tuple[str, str | Style]]:
     kind = one_line(media.type or "file", 20)
     description = one_line(media.description or "", 400) or "no description"
     url = clean(media.url or media.remote_url or "").strip()
-    parts: list[str | tuple[str, str]] = [(f"📎 {kind}: ", "bold"), description]
+    parts: list[str | tuple[str, str | Style]] = [(f"📎 {kind}: ", "bold"), description]
     if url:
-        parts += ["\n   ", (url, "underline")]
+        parts += ["\n   ", *_url_parts(url)]
+    return parts
+
+
+def _url_parts(url: str) -> list[str | tuple[str, str | Style]]:
+    """The URL as written, a terminal hyperlink (OSC 8) if it is a web link, and where it
+    really goes when the URL could be misread (an IDN host, a user name before it)."""
+    target = terminal_url(url)
+    style: str | Style = Style(link=target, underline=True) if target else "underline"
+    parts: list[str | tuple[str, str | Style]] = [(url, style)]
+    if note := host_note(url):
+        parts.append((f"  ({note})", "bold $warning"))
     return parts

@@ -58,6 +58,7 @@ class InboxScreen(Screen[None]):
         Binding("u", "undo", "Undo", tooltip="Undo the last removal"),
         Binding("r", "reply", "Reply", tooltip="Reply to the conversation (its last message)"),
         Binding("C", "new_message", "Write", tooltip="Write a new direct message"),
+        Binding("o", "links", "Links", show=False, id="thread.links", tooltip="The thread's links"),
         Binding("ctrl+r", "refresh", "Fetch", tooltip="Fetch newer conversations; retry now"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
     ]
@@ -390,6 +391,16 @@ class InboxScreen(Screen[None]):
         self.remove_class("-reading")
         self.conversation_list.focus()
         self.sync_bindings()
+
+    def action_links(self) -> None:
+        """In the list: the links of the thread shown beside it (or of the highlighted row)."""
+        shown = self.thread_view.conversation
+        highlighted = self.conversation_list.highlighted
+        beside = not self.has_class("-narrow")
+        if shown is not None and (beside or (highlighted and highlighted.id == shown.id)):
+            self.thread_view.action_links()
+        else:
+            self.notify("Open a conversation first (enter).", markup=False, timeout=3)
 
     def action_help(self) -> None:
         self.app.push_screen(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -12,19 +12,29 @@ from textual.content import Content
 from textual.widgets import Static
 
 from dminbox.engine.changes import PendingMessage
+from dminbox.links import thread_links, thread_numbers
 from dminbox.models import Conversation, Status
 from dminbox.text import one_line
 from dminbox.ui.render import Clock, author_line, participants, status_body, utc_now
+from dminbox.ui.screens.links import LinksScreen
 
 
 class MessageView(Static):
     """One message: who, when, and the body (content warning folded)."""
 
     def __init__(
-        self, status: Status, now: datetime, *, reveal: bool = False, waiting: str | None = None
+        self,
+        status: Status,
+        now: datetime,
+        *,
+        reveal: bool = False,
+        waiting: str | None = None,
+        numbers: Mapping[str, int] | None = None,
     ) -> None:
         self.status = status
         self._now = now
+        self._numbers = numbers
+        """The thread's link numbers: [n] counts across messages."""
         self.reveal = reveal
         self.waiting = waiting
         """For a message not yet confirmed by the server: why it waits ("" while sending)."""
@@ -40,7 +50,8 @@ class MessageView(Static):
         if self.waiting is not None:
             state = f"waiting: {one_line(self.waiting, 100)}" if self.waiting else "sending…"
             parts.append((f"  ⧗ {state}", "$warning"))
-        return Content.assemble(*parts, "\n", status_body(self.status, reveal=self.reveal))
+        body = status_body(self.status, reveal=self.reveal, numbers=self._numbers)
+        return Content.assemble(*parts, "\n", body)
 
 
 class ThreadView(VerticalScroll, can_focus=True):
@@ -54,6 +65,13 @@ class ThreadView(VerticalScroll, can_focus=True):
         Binding("space,pagedown", "page_down", "Page down", show=False, tooltip="One screen down"),
         Binding("b,pageup", "page_up", "Page up", show=False, tooltip="One screen up"),
         Binding("c", "toggle_warnings", "CW", tooltip="Show or hide content warnings"),
+        Binding(
+            "o",
+            "links",
+            "Links",
+            id="thread.links",
+            tooltip="Links and media: copy, open ($BROWSER)",
+        ),
     ]
 
     def __init__(self, *, clock: Clock | None = None, id: str | None = None) -> None:
@@ -62,6 +80,8 @@ class ThreadView(VerticalScroll, can_focus=True):
         self.conversation: Conversation | None = None
         self.statuses: tuple[Status, ...] = ()
         """The messages shown, oldest first (the server's; pending ones apart)."""
+        self.pending_statuses: tuple[Status, ...] = ()
+        """The user's messages shown after them, still on their way."""
         self._shown_ids: tuple[str, ...] = ()
         self._shown_note = ""
 
@@ -88,14 +108,19 @@ class ThreadView(VerticalScroll, can_focus=True):
         previous = self._shown_ids
         self.conversation = conversation
         self.statuses = tuple(statuses)
+        self.pending_statuses = tuple(p.status for p in pending)
         self._shown_ids = ids
         now = self._now()
+        numbers = thread_numbers((*self.statuses, *self.pending_statuses))
         title = Content.assemble(
             ("With ", "$text-muted"), (participants(conversation.accounts, limit=8), "bold")
         )
         widgets: list[Static] = [Static(title, classes="thread-title")]
-        widgets += [MessageView(s, now, reveal=s.id in revealed) for s in statuses]
-        widgets += [MessageView(p.status, now, reveal=True, waiting=p.waiting) for p in pending]
+        widgets += [MessageView(s, now, reveal=s.id in revealed, numbers=numbers) for s in statuses]
+        widgets += [
+            MessageView(p.status, now, reveal=True, waiting=p.waiting, numbers=numbers)
+            for p in pending
+        ]
         if note:
             widgets.append(Static(Content(one_line(note)), classes="thread-note"))
         with self.app.batch_update():
@@ -109,6 +134,7 @@ class ThreadView(VerticalScroll, can_focus=True):
     def clear(self) -> None:
         self.conversation = None
         self.statuses = ()
+        self.pending_statuses = ()
         self._shown_ids = ()
         self._shown_note = ""
         self.remove_children()
@@ -123,3 +149,15 @@ class ThreadView(VerticalScroll, can_focus=True):
         for message in messages:
             if message.reveal != reveal:
                 message.toggle()
+
+    def action_links(self) -> None:
+        """The picker of the thread's links and media (the list's `o` comes here too)."""
+        if self.conversation is None:
+            self.notify("Open a conversation first (enter).", markup=False, timeout=3)
+            return
+        entries = thread_links((*self.statuses, *self.pending_statuses))
+        if not entries:
+            self.notify("No links or media in this thread.", markup=False, timeout=3)
+            return
+        who = participants(self.conversation.accounts, limit=3)
+        self.app.push_screen(LinksScreen(entries, who))

@@ -99,8 +99,9 @@ class AppResponse:
     async def aclose(self) -> None:
         if not self._task.done():
             self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        # asyncio.wait, not a suppressed await: a cancellation of the caller itself
+        # (a client's worker being stopped) must not be swallowed here.
+        await asyncio.wait([self._task])
 
 
 async def open_app(app: AsgiApp, scope: dict, body: bytes) -> AppResponse:

@@ -254,12 +254,12 @@ class Endpoints:
 
     def mark_read(self, call: Call) -> Answer:
         row = self._own_row(call)
-        row.unread = False
+        self.state.mark(row, unread=False)
         return json_answer(self.render.conversation(row))
 
     def mark_unread(self, call: Call) -> Answer:
         row = self._own_row(call)
-        row.unread = True
+        self.state.mark(row, unread=True)
         return json_answer(self.render.conversation(row))
 
     def delete_conversation(self, call: Call) -> Answer:

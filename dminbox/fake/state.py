@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from dminbox.fake.content import guess_language, render_status_html
 from dminbox.fake.ids import CursorKey, IdMaker
 
-__all__ = ["AccountRecord", "ConversationRow", "InboxState", "StatusRecord"]
+__all__ = ["AccountRecord", "ConversationRow", "InboxState", "StateWatcher", "StatusRecord"]
 
 # Accounts made without a date are spread from here, a day apart, so ids are repeatable.
 ACCOUNTS_SINCE = datetime(2022, 11, 1, 12, tzinfo=UTC)
@@ -77,8 +78,22 @@ class ConversationRow:
         return self.status_ids[-1] if self.status_ids else None
 
 
+class StateWatcher(Protocol):
+    """Told of the changes a streaming client hears about (fake/stream.py)."""
+
+    def row_changed(self, row: ConversationRow) -> None:
+        """A row was created or saved: a new status in it, one taken out, read or unread."""
+
+    def status_deleted(self, status: StatusRecord) -> None:
+        """A direct status is gone; its rows have not been changed yet."""
+
+
 class InboxState:
-    """Everything the fake server knows, and the rules from docs/mastodon.md that change it."""
+    """Everything the fake server knows, and the rules from docs/mastodon.md that change it.
+
+    Changes made through its methods are told to `watcher`; setting a row's
+    fields directly (as tests that bend the rules do) tells nobody.
+    """
 
     def __init__(self, flavour: str, base_url: str, seed: int = 0) -> None:
         self.flavour = flavour
@@ -92,6 +107,7 @@ class InboxState:
         cannot see them until a search with resolve (or a mention in a post) fetches one."""
         self._row_by_key: dict[tuple[str, str, tuple[str, ...]], ConversationRow] = {}
         self._base_url = base_url
+        self.watcher: StateWatcher | None = None
 
     @property
     def base_url(self) -> str:
@@ -320,17 +336,23 @@ class InboxState:
             elif self.flavour == "mastodon":
                 # Mastodon marks your own reply as read; GoToSocial leaves the flag alone.
                 row.unread = False
+            if self.watcher is not None:
+                self.watcher.row_changed(row)
 
     def delete_status(self, status_id: str) -> StatusRecord:
         """Remove a status; its rows fall back to their previous status or go."""
         status = self.statuses.pop(status_id)
         if status.in_reply_to_id in self.replies:
             self.replies[status.in_reply_to_id].remove(status_id)
+        if self.watcher is not None and status.visibility == "direct":
+            self.watcher.status_deleted(status)
         for row in list(self.rows.values()):
             if status_id in row.status_ids:
                 row.status_ids.remove(status_id)
                 if not row.status_ids:
-                    self.forget_row(row)
+                    self.forget_row(row)  # a destroyed row is never streamed
+                elif self.watcher is not None:
+                    self.watcher.row_changed(row)  # saved with its previous status
         return status
 
     def context(
@@ -353,6 +375,12 @@ class InboxState:
         return list(reversed(ancestors)), descendants
 
     # Conversation rows
+
+    def mark(self, row: ConversationRow, *, unread: bool) -> None:
+        """Mark a row read or unread, as POST .../read and .../unread do."""
+        row.unread = unread
+        if self.watcher is not None:
+            self.watcher.row_changed(row)
 
     def forget_row(self, row: ConversationRow) -> None:
         """Drop a row: a later message in its thread starts a new row with a new id."""

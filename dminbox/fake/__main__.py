@@ -20,12 +20,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--gotosocial", action="store_true", help="behave like GoToSocial instead of Mastodon"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for the demo inbox")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no new messages while serving (a still inbox)"
+    )
     return parser.parse_args(argv)
 
 
 async def _run(args: argparse.Namespace) -> None:
     flavour = "gotosocial" if args.gotosocial else "mastodon"
-    fake = FakeMastodon.demo(flavour=flavour, seed=args.seed)
+    fake = FakeMastodon.demo(flavour=flavour, seed=args.seed, live=not args.quiet)
     loopback = await serve(fake, port=args.port)
     try:
         print(f"Fake {flavour} instance: {loopback.url}")
@@ -34,6 +37,14 @@ async def _run(args: argparse.Namespace) -> None:
             f"Try: curl -H 'Authorization: Bearer {fake.token}' "
             f"{loopback.url}/api/v1/conversations?limit=2"
         )
+        if flavour == "mastodon":
+            print(
+                f"Stream: curl -N -H 'Authorization: Bearer {fake.token}' "
+                f"{loopback.url}/api/v1/streaming/direct"
+            )
+        print(f"WebSocket: ws://{loopback.url.split('://', 1)[1]}/api/v1/streaming?stream=direct")
+        if not args.quiet:
+            print("New messages arrive every 20-40 s once a client has connected.")
         print("Press Ctrl-C to stop.", flush=True)
         await loopback.serve_forever()
     finally:

@@ -148,7 +148,11 @@ def _iso_reset(moment: datetime) -> str:
 
 
 class FakeMastodonApp:
-    """An ASGI 3 callable answering like Mastodon or GoToSocial, from a FakeMastodon's state."""
+    """An ASGI 3 callable answering like Mastodon or GoToSocial, from a FakeMastodon's state.
+
+    `websocket` scopes and GET /api/v1/streaming/direct are the streaming API
+    (fake/stream_endpoints.py); faults do not apply to them (see `FakeMastodon.stream`).
+    """
 
     def __init__(self, server: FakeMastodon) -> None:
         self.server = server
@@ -165,6 +169,14 @@ class FakeMastodonApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        # The streaming API (fake/stream_endpoints.py) imports this module.
+        from dminbox.fake import stream_endpoints
+
+        if self.server.live is not None:
+            self.server.live.keep_going()
+        if scope["type"] == "websocket":
+            await stream_endpoints.websocket_session(self.server, scope, receive, send)
+            return
         if scope["type"] != "http":
             raise RuntimeError(f"the fake Mastodon speaks HTTP only, not {scope['type']}")
         body = b""
@@ -175,6 +187,13 @@ class FakeMastodonApp:
                 break
         request = RecordedRequest.from_scope(scope, body)
         self.server.requests.append(request)
+        if (
+            request.method == "GET"
+            and request.path == stream_endpoints.EVENT_STREAM_PATH
+            and self.server.flavour == "mastodon"  # GoToSocial streams over WebSockets only
+        ):
+            await stream_endpoints.event_stream(self.server, request, send)
+            return
         fault = self.server.faults.take(request.method, request.path)
         if fault is not None:
             if fault.delay:

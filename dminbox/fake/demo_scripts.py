@@ -9,7 +9,7 @@ Text may use {a}…{d} (first names), {a_user}, and the fillers in FILLERS.
 
 from __future__ import annotations
 
-__all__ = ["FILLERS", "SCRIPTS"]
+__all__ = ["FILLERS", "LIVE_LINES", "SCRIPTS"]
 
 FILLERS: dict[str, tuple[str, ...]] = {
     "place": (
@@ -351,4 +351,14 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
         "b: Thank you!",
         "c: 🎶",
     ),
+)
+
+# What arrives while a live demo runs (fake/demo_live.py): (username, text), in this order.
+LIVE_LINES: tuple[tuple[str, str], ...] = (
+    ("alice", "Are you still up? I just finished the last chapter and I need to talk about it."),
+    ("tomasz", "Heads up: the bakery on the corner has the good croissants again 🥐"),
+    ("priya", "My train is stuck outside the station. Start without me, I'll catch up!"),
+    ("bea", "Found the photos from last summer. Sending you the best ones tonight 📸"),
+    ("sam", "Did you leave a green umbrella at mine? It's been by the door all week."),
+    ("alice", "Also: same time next week? I'll bring the next book."),
 )

@@ -304,4 +304,5 @@ def revoke(endpoints: Endpoints, call: Call) -> Answer:
         if access.client_id is not None and access.client_id != app.client_id:
             raise HttpError(403, "unauthorized_client", description=CANNOT_REVOKE)
         access.revoked = True
+        server.stream.token_revoked(_text(params, "token"))
     return json_answer({})

@@ -2,6 +2,8 @@
 
 Answers are streamed as the app produces them: with the app's Content-Length
 when it gives one, else chunked (HTTP/1.1) or ended by closing (HTTP/1.0).
+A GET with `Upgrade: websocket` becomes a WebSocket (framed by wsproto, in
+fake/websocket.py) for the rest of the connection.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+import httpx
+
 from dminbox.fake.asgi import AppResponse, http_scope, open_app
 from dminbox.fake.faults import ConnectionDropped
 from dminbox.fake.responses import JSON_TYPE
+from dminbox.fake.websocket import is_upgrade, serve_websocket, websocket_scope
 
 if TYPE_CHECKING:
     from dminbox.fake.server import FakeMastodon
@@ -182,6 +187,25 @@ class LoopbackServer:
                 await writer.drain()
                 return
             raw_path, _, query = target.partition("?")
+            if method == "GET" and is_upgrade(httpx.Headers(headers)):
+                scope = websocket_scope(
+                    unquote(raw_path),
+                    query.encode("latin-1"),
+                    headers,
+                    raw_path=raw_path.encode("latin-1"),
+                    scheme="http",
+                    server=(self.host, self.port),
+                    client=(peer[0], peer[1]),
+                )
+                try:
+                    await serve_websocket(
+                        self.fake.asgi, scope, target.encode("latin-1"), reader, writer
+                    )
+                except (ConnectionDropped, ConnectionError, asyncio.IncompleteReadError):
+                    pass  # hung up, as the app asked, or the client went away
+                except Exception:
+                    logger.exception("the fake server failed on a WebSocket to %s", target)
+                return
             scope = http_scope(
                 method,
                 unquote(raw_path),

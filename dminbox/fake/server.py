@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,7 +17,11 @@ from dminbox.fake.entities import EntityRenderer
 from dminbox.fake.faults import FaultList
 from dminbox.fake.oauth import CODE_LIFETIME, OOB, OAuthApp, OAuthState
 from dminbox.fake.state import ConversationRow, InboxState
+from dminbox.fake.stream import StreamHub
 from dminbox.fake.transport import FakeTransport
+
+if TYPE_CHECKING:
+    from dminbox.fake.demo_live import LiveDemo
 
 __all__ = ["ALL_SCOPES", "DEFAULT_BASE_URL", "AccessToken", "FakeMastodon"]
 
@@ -43,6 +48,34 @@ class FakeMastodon:
     `conversation_rows`; misbehave on demand with `faults`. Logging in works
     as on Mastodon (POST /api/v1/apps, /oauth/authorize, /oauth/token,
     /oauth/revoke); `issue_code` stands in for the browser.
+
+    The direct stream (docs/mastodon.md, "Streaming") is served as a WebSocket at
+    `/api/v1/streaming?stream=direct` (or `/api/v1/streaming/`; httpx-ws's
+    `aconnect_ws(url, client, subprotocols=[token])` through `transport()` or
+    over `serve`) and, on Mastodon only, as server-sent events at
+    `/api/v1/streaming/direct`. Each account's streams hear a `conversation`
+    event when a status lands in one of its rows, or the row is marked read or
+    unread, or loses a deleted status; and a `delete` event for a deleted direct
+    status it could see. A destroyed row (DELETE) sends nothing. Revoking a token
+    closes its streams. `stream` (a StreamHub, fake/stream.py) holds the switches:
+
+        server.stream.drop()              # hang up every open stream now, no close frame
+        server.stream.close(code=1000)    # close them cleanly instead
+        server.stream.stall(True)         # open, but silent: no events, pings or thumps;
+        server.stream.stall(False)        #   the held events then all arrive
+        server.stream.refuse = 502        # refuse new streams with this HTTP status
+                                          #   (200/404: the upgrade answered as plain HTTP)
+        server.stream.refuse = None       # accept again
+        server.stream.ping_interval = 0.05   # WebSocket pings, seconds (30; None: never)
+        server.stream.thump_interval = 0.05  # `:thump` comments, seconds (15; None: never)
+        server.stream.heartbeat(0.05)     # both at once
+        server.stream.connections         # streams opened so far (a reconnect adds one)
+        server.stream.attempts            # stream requests so far, refused ones too
+        server.stream.open                # streams open now
+        await server.stream.wait_for_connections(2, timeout=1.0)
+
+    As on Mastodon, a WebSocket client that leaves a ping unanswered until the
+    next one is cut off. Faults (`faults`) do not apply to the streaming API.
     """
 
     def __init__(
@@ -64,6 +97,10 @@ class FakeMastodon:
         """False: GET /api/v2/instance is a 404, as before Mastodon 4.0 (v1 still answers)."""
         self.state = InboxState(flavour, base_url.rstrip("/"), seed)
         self.renderer = EntityRenderer(self.state)
+        self.stream = StreamHub(self)
+        self.state.watcher = self.stream
+        self.live: LiveDemo | None = None
+        """With `demo(live=True)`: new messages now and then while the server is used."""
         self.faults = FaultList()
         self.requests: list[RecordedRequest] = []
         self.tokens: dict[str, AccessToken] = {}
@@ -76,9 +113,20 @@ class FakeMastodon:
 
     @classmethod
     def demo(
-        cls, flavour: str = "mastodon", seed: int = 0, now: datetime | None = None, **options
+        cls,
+        flavour: str = "mastodon",
+        seed: int = 0,
+        now: datetime | None = None,
+        *,
+        live: bool = False,
+        **options,
     ) -> FakeMastodon:
-        """A server holding the demo inbox; with `now` given, everything is repeatable."""
+        """A server holding the demo inbox; with `now` given, everything is repeatable.
+
+        With `live`, people from the demo write a handful of new messages, one every
+        20–40 s, once the server is first asked something (fake/demo_live.py): for
+        `dminbox --demo` and `python -m dminbox.fake`, never for tests.
+        """
         from dminbox.fake.demo import fill_demo_inbox
 
         if now is not None and "clock" not in options:
@@ -87,6 +135,10 @@ class FakeMastodon:
             options["clock"] = lambda: now + timedelta(seconds=time.monotonic() - started)
         server = cls(flavour, seed=seed, **options)
         fill_demo_inbox(server, seed=seed, now=now or datetime.now(UTC))
+        if live:
+            from dminbox.fake.demo_live import LiveDemo
+
+            server.live = LiveDemo(server, seed=seed)
         return server
 
     # Time
@@ -173,6 +225,7 @@ class FakeMastodon:
 
     def revoke_token(self, token: str) -> None:
         self.tokens.setdefault(token, AccessToken(self._me_id, frozenset())).revoked = True
+        self.stream.token_revoked(token)
 
     # OAuth (see fake/oauth.py)
 

@@ -9,6 +9,7 @@ import httpx
 
 from dminbox.fake.asgi import AppResponse, AsgiApp, http_scope, open_app
 from dminbox.fake.faults import ConnectionDropped
+from dminbox.fake.websocket import is_upgrade, open_in_process, websocket_scope
 
 __all__ = ["FakeTransport"]
 
@@ -20,15 +21,30 @@ class FakeTransport(httpx.AsyncBaseTransport):
     timeout is honoured for the head and for each piece of the body, so a held
     or delayed answer can time out. The body is streamed as the app sends it
     (never collected first), so a huge or endless body costs one piece of memory.
+
+    A request with `Upgrade: websocket` (as httpx-ws's `aconnect_ws` sends) becomes
+    a WebSocket through httpx-ws's in-process stream (fake/websocket.py); each one
+    runs in a task of its own, so the transport needs no `async with`.
     """
 
     def __init__(self, app: AsgiApp) -> None:
         self.app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
         url = request.url
-        port = url.port or (443 if url.scheme == "https" else 80)
+        port = url.port or (443 if url.scheme in ("https", "wss") else 80)
+        if is_upgrade(request.headers) or url.scheme in ("ws", "wss"):
+            scope = websocket_scope(
+                url.path,
+                url.query,
+                list(request.headers.raw),
+                raw_path=url.raw_path.split(b"?", 1)[0],
+                scheme=url.scheme,
+                server=(url.host, port),
+                client=("127.0.0.1", 50000),
+            )
+            return await open_in_process(self.app, request, scope)
+        body = await request.aread()
         scope = http_scope(
             request.method,
             url.path,
@@ -41,7 +57,10 @@ class FakeTransport(httpx.AsyncBaseTransport):
         )
         read_timeout = request.extensions.get("timeout", {}).get("read")
         try:
-            answer = await asyncio.wait_for(open_app(self.app, scope, body), read_timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # caller's cancellation when the answer comes at the same moment.
+            async with asyncio.timeout(read_timeout):
+                answer = await open_app(self.app, scope, body)
         except ConnectionDropped as error:
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
@@ -69,7 +88,8 @@ class _AppStream(httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
             try:
-                chunk = await asyncio.wait_for(self._answer.next_chunk(), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    chunk = await self._answer.next_chunk()
             except ConnectionDropped as error:
                 raise httpx.RemoteProtocolError(
                     "peer closed connection without sending complete message body",

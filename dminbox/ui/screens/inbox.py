@@ -58,7 +58,7 @@ class InboxScreen(Screen[None]):
         Binding("u", "undo", "Undo", tooltip="Undo the last removal"),
         Binding("r", "reply", "Reply", tooltip="Reply to the conversation (its last message)"),
         Binding("C", "new_message", "Write", tooltip="Write a new direct message"),
-        Binding("o", "links", "Links", show=False, id="thread.links", tooltip="The thread's links"),
+        Binding("o", "links", "Links", show=False, id="inbox.links", tooltip="The thread's links"),
         Binding("ctrl+r", "refresh", "Fetch", tooltip="Fetch newer conversations; retry now"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
     ]

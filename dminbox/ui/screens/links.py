@@ -39,11 +39,18 @@ class LinksScreen(ModalScreen[None]):
     """Lists the entries; enter copies (and opens) one, a digit jumps to that link."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Close", tooltip="Close the links"),
-        Binding("j", "move('down')", "Down", show=False, tooltip="Next link"),
-        Binding("k", "move('up')", "Up", show=False, tooltip="Previous link"),
+        Binding("escape", "dismiss(None)", "Close", tooltip="Close the links", id="links.close"),
+        Binding("j", "move('down')", "Down", show=False, tooltip="Next link", id="links.down"),
+        Binding("k", "move('up')", "Up", show=False, tooltip="Previous link", id="links.up"),
         *(
-            Binding(str(n), f"jump({n})", f"Link {n}", show=False, tooltip=f"Go to link [{n}]")
+            Binding(
+                str(n),
+                f"jump({n})",
+                f"Link {n}",
+                show=False,
+                tooltip=f"Go to link [{n}]",
+                id=f"links.go_{n}",
+            )
             for n in range(1, 10)
         ),
     ]

@@ -56,13 +56,15 @@ def open_engine(
 
         return MastodonClient(settings.instance, settings.token, transport=transport)
 
-    return Engine(
+    engine = Engine(
         open_store=open_store,
         open_client=open_client,
         instance=settings.instance,
         clock=clock,
         account_id=settings.account_id,
     )
+    engine.undo_seconds = settings.reading.undo_seconds
+    return engine
 
 
 def account_cache_path(

@@ -134,6 +134,8 @@ class Engine:
         """Conversations marked read here whose read the server has not confirmed yet."""
         self.pending_count = 0
         """Actions in the outbox, as last counted."""
+        self.undo_seconds = UNDO_SECONDS
+        """How long a removal can be undone before it is sent (the config file's)."""
         self._cached_unread = 0
         self._cache_has_more = False
         self._undo: list[_Removal] = []
@@ -855,7 +857,7 @@ class Engine:
                 self.store.enqueue,
                 "remove",
                 conversation_id,
-                not_before=self.clock.now() + UNDO_SECONDS,
+                not_before=self.clock.now() + self.undo_seconds,
                 snapshot=row,
             )
         except Exception as error:
@@ -866,7 +868,7 @@ class Engine:
             self._emit(Notice(one_line(f"Could not save that in the cache ({error})."), "error"))
             return None
         await self._count()
-        self._after(UNDO_SECONDS, self._send_outbox)
+        self._after(self.undo_seconds, self._send_outbox)
         return row
 
     async def undo(self) -> Conversation | None:

@@ -150,7 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="forget the account without revoking its token (when the server is gone)",
     )
     commands.add_parser("accounts", help="list the logged-in accounts")
+    _config_commands(commands)
     return parser
+
+
+def _config_commands(commands: Any) -> None:
+    """`config path|init|check`: the config file (dminbox.user_config)."""
+    config = commands.add_parser(
+        "config",
+        help="the config file: where it is, a commented default, a check",
+        description="The config file sets the theme, the keys, how reading marks "
+        "conversations read, the cache's size and the alerts. Command-line options and "
+        "DMINBOX_* variables win over it.",
+    )
+    actions = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    actions.add_parser("path", help="print where the config file is (or would be)")
+    init = actions.add_parser(
+        "init", help="write a commented default config file (refuses to replace one)"
+    )
+    init.add_argument("--force", action="store_true", help="replace the file if there is one")
+    actions.add_parser(
+        "check", help="check the config file without starting: exit 0 and ok, or 2 and why"
+    )
 
 
 _NOT_QUEUED = (

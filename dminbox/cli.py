@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dminbox.config import Settings
+    from dminbox.user_config import UserConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,14 +77,21 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> int:
     from dminbox.errors import ConfigError, NoAccountError
 
+    if args.command == "config":
+        from dminbox.user_config import run_command
+
+        return run_command(args.config_command, force=getattr(args, "force", False))
+    config = None
     try:
         if args.command in ("login", "logout", "accounts"):
             from dminbox import account_commands
 
             return account_commands.run(args)
         from dminbox.config import settings_from_args
+        from dminbox.user_config import load
 
-        settings, transport = _with_demo(settings_from_args(args))
+        config = load()
+        settings, transport = _with_demo(settings_from_args(args, config))
         if args.command == "cache":
             from dminbox.scripts import clear_cache
 
@@ -127,7 +135,7 @@ def _command(args: argparse.Namespace) -> int:
             return unread_count(settings, offline=args.offline, transport=transport)
     except NoAccountError as error:
         if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
-            return run_login_first(args)
+            return run_login_first(args, config)
         return _fail(str(error))
     except ConfigError as error:
         return _fail(str(error))
@@ -148,19 +156,17 @@ def _with_demo(settings: Settings) -> tuple[Settings, Any]:
     return demo, server.transport()
 
 
-def run_login_first(args: argparse.Namespace) -> int:
+def run_login_first(args: argparse.Namespace, config: UserConfig | None = None) -> int:
     """No account yet, at a terminal: the app opens on its login screen."""
-    from dminbox.config import DEMO_INSTANCE, Settings
+    from dminbox.config import DEMO_INSTANCE, Settings, with_config
     from dminbox.session import EngineOpener
     from dminbox.ui.app import DmInboxApp
+    from dminbox.user_config import load
 
-    options = Settings(
-        instance=DEMO_INSTANCE,
-        token="none",
-        use_cache=not args.no_cache,
-        cache_limit=args.cache_limit or 5000,
-    )
+    blank = Settings(instance=DEMO_INSTANCE, token="none", use_cache=not args.no_cache)
+    options = with_config(blank, args, config or load())
     app = DmInboxApp(None, opener=EngineOpener(options))
+    app.configure(options)
     result = app.run()
     return result if isinstance(result, int) else 0
 
@@ -177,6 +183,6 @@ def run(settings: Settings, transport: Any = None) -> int:
     # No event loop runs yet: the first frame then holds the rows, with no empty frame.
     engine.await_prefetch(timeout=0.5)
     app = DmInboxApp(engine, label=settings.label, opener=EngineOpener(settings))
-    app.bell_on, app.notify_on = settings.bell, settings.notify
+    app.configure(settings)
     result = app.run()
     return result if isinstance(result, int) else 0

@@ -1,8 +1,11 @@
-"""Settings from the command line and the environment, checked once into a frozen dataclass."""
+"""Settings from the command line, the environment and the config file, checked once into a
+frozen dataclass."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from dminbox.checks import (
     DEFAULT_CACHE_LIMIT,
@@ -12,6 +15,9 @@ from dminbox.checks import (
 )
 from dminbox.errors import ConfigError, NoAccountError
 
+if TYPE_CHECKING:
+    from dminbox.user_config import UserConfig
+
 __all__ = [
     "DEFAULT_CACHE_LIMIT",
     "DEMO_INSTANCE",
@@ -19,6 +25,7 @@ __all__ = [
     "Settings",
     "settings_from",
     "settings_from_args",
+    "with_config",
 ]
 
 DEMO_INSTANCE = "https://demo.dminbox.invalid"
@@ -86,29 +93,54 @@ def settings_from(instance: str | None, token: str | None) -> Settings:
     return Settings(instance=normalise_instance(instance), token=token)
 
 
-def settings_from_args(args: object) -> Settings:
-    """Settings from parsed arguments: --demo, --instance/--token, or a stored account."""
+def settings_from_args(args: object, config: UserConfig | None = None) -> Settings:
+    """Settings from parsed arguments: --demo, --instance/--token, or a stored account; the
+    config file (read here unless given) fills what they and the environment leave unset."""
+    if config is None:
+        from dminbox.user_config import load
+
+        config = load()
+    return with_config(_account_settings(args), args, config)
+
+
+def with_config(settings: Settings, args: object, config: UserConfig) -> Settings:
+    """`settings` with the config file's values, where the command line and the environment
+    say nothing: they win over the file, which wins over the defaults."""
     return replace(
-        _account_settings(args),
-        bell=bool(getattr(args, "bell", False)),
-        notify=bool(getattr(args, "notify", False)),
+        settings,
+        cache_limit=_cache_limit(args, config),
+        bell=_switch(args, "bell", "DMINBOX_BELL", config.bell),
+        notify=_switch(args, "notify", "DMINBOX_NOTIFY", config.notify),
+        reading=config.reading,
+        theme=config.theme,
+        keys=dict(config.keys),
     )
+
+
+def _cache_limit(args: object, config: UserConfig) -> int:
+    given = getattr(args, "cache_limit", None)
+    if given:
+        return int(given)
+    if os.environ.get("DMINBOX_CACHE_LIMIT", "").strip():
+        return cache_limit_from_env()
+    return config.cache_limit or DEFAULT_CACHE_LIMIT
+
+
+def _switch(args: object, name: str, variable: str, configured: bool | None) -> bool:
+    """An on/off option: `--bell` (or DMINBOX_BELL, which is its default) when given, set
+    either way; else the config file's; else off."""
+    if getattr(args, name, False) or os.environ.get(variable, "").strip():
+        return bool(getattr(args, name, False))
+    return bool(configured)
 
 
 def _account_settings(args: object) -> Settings:
     use_cache = not getattr(args, "no_cache", False)
-    cache_limit = getattr(args, "cache_limit", None) or cache_limit_from_env()
     if getattr(args, "demo", False):
-        return Settings(
-            instance=DEMO_INSTANCE,
-            token="demo-token",
-            demo=True,
-            use_cache=use_cache,
-            cache_limit=cache_limit,
-        )
+        return Settings(instance=DEMO_INSTANCE, token="demo-token", demo=True, use_cache=use_cache)
     instance, token = getattr(args, "instance", None), getattr(args, "token", None)
     if (instance or token) and not getattr(args, "account", None):
-        return replace(settings_from(instance, token), use_cache=use_cache, cache_limit=cache_limit)
+        return replace(settings_from(instance, token), use_cache=use_cache)
     from dminbox.accounts import resolve_account
 
     stored = resolve_account(getattr(args, "account", None))
@@ -123,5 +155,4 @@ def _account_settings(args: object) -> Settings:
         account_id=stored.account_id,
         acct=stored.acct,
         use_cache=use_cache,
-        cache_limit=cache_limit,
     )

@@ -120,6 +120,17 @@ def is_remembered(instance: str, token: str, account_id: str) -> bool:
     return f"{token_fingerprint(token)} {account_id}" in _remembered(instance)
 
 
+def config_file() -> Path:
+    """The user's config file (`dminbox.user_config` reads it; dminbox never writes it,
+    except `dminbox config init`)."""
+    return config_dir() / "config.toml"
+
+
+def theme_file() -> Path:
+    """The theme last chosen in the command palette: one line, its name."""
+    return state_dir() / "theme"
+
+
 def log_file() -> Path:
     """The log, for tracebacks that must never reach the screen (made private on first use)."""
     return private_dir(state_dir()) / "dminbox.log"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
@@ -10,14 +11,18 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from dminbox.config import Reading
 from dminbox.engine import Engine
 from dminbox.session import EngineOpener
 from dminbox.text import one_line
+from dminbox.ui import commands
+from dminbox.ui.keys import pair_display, start_theme
 from dminbox.ui.render import Clock
 from dminbox.ui.screens.inbox import InboxScreen
 
 if TYPE_CHECKING:
     from dminbox.accounts import StoredAccount
+    from dminbox.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +34,30 @@ class DmInboxApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "dminbox"
-    ENABLE_COMMAND_PALETTE = False
+    COMMANDS = commands.PROVIDERS
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "accounts", "Acct", tooltip="Switch account, or log in to another"),
-        Binding("q", "quit", "Quit", tooltip="Quit (pending removals are sent first)"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="Quit"),
+        Binding(
+            "a",
+            "accounts",
+            "Acct",
+            tooltip="Switch account, or log in to another",
+            id="app.accounts",
+        ),
+        Binding(
+            "q", "quit", "Quit", tooltip="Quit (pending removals are sent first)", id="app.quit"
+        ),
+        Binding(
+            "ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="Quit", id="app.interrupt"
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            tooltip="Every action, account and theme, to search (the command palette)",
+            id="app.commands",
+        ),
     ]
 
     def __init__(
@@ -54,12 +78,41 @@ class DmInboxApp(App[int]):
         """Ring the bell when a new message arrives by itself (`--bell`)."""
         self.notify_on = False
         """Raise a terminal notification then (`--notify`)."""
+        self.reading = Reading()
+        """The config file's reading options (preview, mark read); the inbox reads them."""
+        self.user_keys: dict[str, str] = {}
+        """The config file's `[keys]`, binding id -> keys, applied with `set_keymap`."""
+        self.configured_theme: str | None = None
         self.inbox_screen = InboxScreen(engine, clock=clock) if engine else None
         self._set_label(label)
 
     def _set_label(self, label: str) -> None:
         self.account_label = label
         self.title = f"dminbox · {one_line(label, 60)}" if label else "dminbox"
+
+    def configure(self, settings: Settings) -> None:
+        """Applies what the user set (command line, environment, config file) before the run."""
+        self.bell_on, self.notify_on = settings.bell, settings.notify
+        self.reading = settings.reading
+        self.user_keys = dict(settings.keys)
+        self.set_keymap(self.user_keys)
+        self.configured_theme = settings.theme
+        if (theme := start_theme(settings.theme)) in self.available_themes:
+            self.theme = theme
+
+    def choose_theme(self, name: str) -> None:
+        """A theme chosen in the command palette: applied, and remembered for the next start."""
+        from dminbox.user_config import remember_theme
+
+        self.theme = name
+        self.run_worker(partial(remember_theme, name), thread=True, exit_on_error=False)
+        if self.configured_theme and self.configured_theme != name:
+            text = f"Until you quit: the config file sets {self.configured_theme} at start."
+            self.notify(text, markup=False, timeout=5)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A pair shown as one (`j/k`) follows the user's keys for both halves."""
+        return pair_display(self, binding) or super().get_key_display(binding)
 
     def get_default_screen(self) -> Screen[Any]:
         """The inbox is the bottom of the screen stack itself, not pushed over a blank

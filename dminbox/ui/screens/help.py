@@ -1,4 +1,5 @@
-"""The help screen: every key, read from the bindings themselves so it stays true."""
+"""The help screen: every key, read from the bindings themselves (with the user's keys from
+the config file) so it stays true."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from dminbox.ui.keys import keys_of
 
-def _keys(binding: Binding) -> str:
+
+def _keys(keys: list[str]) -> str:
     names = {
         "question_mark": "?",
         "delete": "Del",
@@ -27,15 +30,16 @@ def _keys(binding: Binding) -> str:
         "pageup": "PgUp",
         "space": "Space",
     }
-    return " ".join(names.get(key, key) for key in binding.key.split(","))
+    return " ".join(names.get(key, key) for key in keys)
+
+
+CLOSE = Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")
 
 
 class HelpScreen(ModalScreen[None]):
     """Lists each group of keys; any key closes it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss", "Close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [CLOSE]
 
     def __init__(self, groups: list[tuple[str, list[BindingType]]]) -> None:
         super().__init__()
@@ -49,11 +53,13 @@ class HelpScreen(ModalScreen[None]):
                 if not isinstance(binding, Binding):
                     continue
                 lines += [
-                    (f"  {_keys(binding):<18}", "bold"),
+                    (f"  {_keys(keys_of(self.app, binding)):<18}", "bold"),
                     binding.tooltip or binding.description,
                     "\n",
                 ]
             lines.append("\n")
-        lines.append(("Esc, q or ? closes this help.", "$text-muted"))
+        *some, last = _keys(keys_of(self.app, CLOSE)).split(" ")
+        closing = f"{', '.join(some)} or {last}" if some else last
+        lines.append((f"{closing} closes this help.", "$text-muted"))
         with VerticalScroll(id="help-body"):
             yield Static(Content.assemble(*lines))

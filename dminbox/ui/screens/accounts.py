@@ -23,8 +23,16 @@ class AccountsScreen(ModalScreen[str | None]):
     """Returns the acct chosen, `ADD` to log in to another account, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", tooltip="Back to the inbox"),
-        Binding("l", "dismiss('+login')", "Log in", tooltip="Log in to another account"),
+        Binding(
+            "escape", "dismiss(None)", "Cancel", tooltip="Back to the inbox", id="accounts.cancel"
+        ),
+        Binding(
+            "l",
+            "dismiss('+login')",
+            "Log in",
+            tooltip="Log in to another account",
+            id="accounts.login",
+        ),
     ]
 
     def __init__(self, entries: list[AccountEntry], current: str | None) -> None:

@@ -18,8 +18,8 @@ class ConfirmScreen(ModalScreen[bool]):
     """Returns True when the user says yes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "dismiss(True)", "Yes", tooltip="Yes, go ahead"),
-        Binding("n,escape", "dismiss(False)", "No", tooltip="No, go back"),
+        Binding("y", "dismiss(True)", "Yes", tooltip="Yes, go ahead", id="confirm.yes"),
+        Binding("n,escape", "dismiss(False)", "No", tooltip="No, go back", id="confirm.no"),
     ]
 
     def __init__(self, warning: str, question: str) -> None:

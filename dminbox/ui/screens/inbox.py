@@ -51,16 +51,50 @@ class InboxScreen(Screen[None]):
     """Two panes: the inbox and the open conversation."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "switch_pane", "Pane", tooltip="Switch between the list and the thread"),
-        Binding("escape", "back", "Back", tooltip="Back to the list"),
-        Binding("m", "mark_read", "Read", tooltip="Mark the conversation read"),
-        Binding("d,delete", "remove", "Del", tooltip="Remove the conversation (undo with u)"),
-        Binding("u", "undo", "Undo", tooltip="Undo the last removal"),
-        Binding("r", "reply", "Reply", tooltip="Reply to the conversation (its last message)"),
-        Binding("C", "new_message", "Write", tooltip="Write a new direct message"),
+        Binding(
+            "tab",
+            "switch_pane",
+            "Pane",
+            tooltip="Switch between the list and the thread",
+            id="inbox.switch_pane",
+        ),
+        Binding("escape", "back", "Back", tooltip="Back to the list", id="inbox.back"),
+        Binding(
+            "m", "mark_read", "Read", tooltip="Mark the conversation read", id="inbox.mark_read"
+        ),
+        Binding(
+            "d,delete",
+            "remove",
+            "Del",
+            tooltip="Remove the conversation (undo with u)",
+            id="inbox.remove",
+        ),
+        Binding("u", "undo", "Undo", tooltip="Undo the last removal", id="inbox.undo"),
+        Binding(
+            "r",
+            "reply",
+            "Reply",
+            tooltip="Reply to the conversation (its last message)",
+            id="inbox.reply",
+        ),
+        Binding(
+            "C",
+            "new_message",
+            "Write",
+            tooltip="Write a new direct message",
+            id="inbox.new_message",
+        ),
         Binding("o", "links", "Links", show=False, id="inbox.links", tooltip="The thread's links"),
-        Binding("ctrl+r", "refresh", "Fetch", tooltip="Fetch newer conversations; retry now"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="This help"),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Fetch",
+            tooltip="Fetch newer conversations; retry now",
+            id="inbox.refresh",
+        ),
+        Binding(
+            "question_mark", "help", "Help", key_display="?", tooltip="This help", id="inbox.help"
+        ),
     ]
 
     def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:

@@ -24,8 +24,14 @@ class LoginScreen(ModalScreen[StoredAccount | None]):
     """Returns the stored account once logged in, or None if cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Cancel", tooltip="Cancel the login"),
-        Binding("ctrl+y", "copy_url", "Copy address", tooltip="Copy the address (OSC 52)"),
+        Binding("escape", "dismiss(None)", "Cancel", tooltip="Cancel the login", id="login.cancel"),
+        Binding(
+            "ctrl+y",
+            "copy_url",
+            "Copy address",
+            tooltip="Copy the address (OSC 52)",
+            id="login.copy_url",
+        ),
     ]
 
     def __init__(self, instance: str = "", *, transport: object = None) -> None:

@@ -18,8 +18,14 @@ class TokenRefusedScreen(ModalScreen[bool]):
     """Returns True when the user wants to log in again."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "dismiss(True)", "Log in again", tooltip="Log in again"),
-        Binding("escape", "dismiss(False)", "Keep reading", tooltip="Read the cached inbox"),
+        Binding("l", "dismiss(True)", "Log in again", tooltip="Log in again", id="refused.login"),
+        Binding(
+            "escape",
+            "dismiss(False)",
+            "Keep reading",
+            tooltip="Read the cached inbox",
+            id="refused.keep_reading",
+        ),
     ]
 
     def __init__(self, account: str, reason: str) -> None:

@@ -61,11 +61,33 @@ class Composer(Vertical, can_focus=False):
     """A draft: who it goes to, its content warning, its text, its length."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "send", "Send", tooltip="Send the message"),
-        Binding("ctrl+o", "editor", "Editor", tooltip="Write the text in $VISUAL or $EDITOR"),
-        Binding("escape", "close", "Close", tooltip="Close; the draft is kept"),
-        Binding("tab", "app.focus_next", "Next", show=False, tooltip="Next field"),
-        Binding("shift+tab", "app.focus_previous", "Back", show=False, tooltip="Previous field"),
+        Binding("ctrl+s", "send", "Send", tooltip="Send the message", id="composer.send"),
+        Binding(
+            "ctrl+o",
+            "editor",
+            "Editor",
+            tooltip="Write the text in $VISUAL or $EDITOR",
+            id="composer.editor",
+        ),
+        Binding(
+            "escape", "close", "Close", tooltip="Close; the draft is kept", id="composer.close"
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next",
+            show=False,
+            tooltip="Next field",
+            id="composer.next_field",
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Back",
+            show=False,
+            tooltip="Previous field",
+            id="composer.previous_field",
+        ),
     ]
 
     class SendAsked(Message):

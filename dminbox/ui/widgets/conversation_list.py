@@ -36,19 +36,50 @@ class ConversationList(ScrollView, can_focus=True):
     """The inbox, newest first, with a cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", "Move", key_display="j/k", tooltip="Next conversation"),
-        Binding("k,up", "cursor_up", "Up", show=False, tooltip="Previous conversation"),
-        Binding("g,home", "first", "Ends", key_display="g/G", tooltip="First conversation"),
+        Binding(
+            "j,down",
+            "cursor_down",
+            "Move",
+            key_display="j/k",
+            tooltip="Next conversation",
+            id="list.down",
+        ),
+        Binding(
+            "k,up", "cursor_up", "Up", show=False, tooltip="Previous conversation", id="list.up"
+        ),
+        Binding(
+            "g,home",
+            "first",
+            "Ends",
+            key_display="g/G",
+            tooltip="First conversation",
+            id="list.first",
+        ),
         Binding(
             "G,end",
             "last",
             "Last",
             show=False,
             tooltip="Last loaded; retries a failed page now",
+            id="list.last",
         ),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, tooltip="One screen down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="One screen up"),
-        Binding("enter", "open", "Open", tooltip="Open the conversation"),
+        Binding(
+            "pagedown,ctrl+f",
+            "page_down",
+            "Page down",
+            show=False,
+            tooltip="One screen down",
+            id="list.page_down",
+        ),
+        Binding(
+            "pageup,ctrl+b",
+            "page_up",
+            "Page up",
+            show=False,
+            tooltip="One screen up",
+            id="list.page_up",
+        ),
+        Binding("enter", "open", "Open", tooltip="Open the conversation", id="list.open"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -9,7 +9,7 @@ repaints only when what it says changes. A key that does not apply right now
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
@@ -36,7 +36,7 @@ class KeyBar(Widget):
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
         shown: dict[str, tuple[Binding, bool]] = {}
-        for _node, binding, enabled, _tooltip in screen.active_bindings.values():
+        for _node, binding, enabled, _tooltip in _declared_order(screen):
             if binding.show and binding.action not in shown:
                 shown[binding.action] = (binding, enabled)
         keys = tuple(
@@ -67,3 +67,20 @@ class KeyBar(Widget):
             parts.append((display, f"bold $footer-key-foreground{dim}"))
             parts.append((f" {text}", f"$footer-description-foreground{dim}"))
         return Content.assemble(*parts)
+
+
+def _declared_order(screen: Screen[object]) -> list[ActiveBinding]:
+    """The active bindings in the order their widgets declare them: a key the config file
+    remaps keeps its place on the line (Textual puts remapped keys last)."""
+    nodes: dict[object, list[str | None]] = {}
+
+    def place(active: ActiveBinding) -> tuple[int, int]:
+        declared = nodes.setdefault(
+            active.node,
+            [b.id for b in getattr(active.node, "BINDINGS", ()) if isinstance(b, Binding)],
+        )
+        found = active.binding.id
+        index = declared.index(found) if found in declared else len(declared)
+        return list(nodes).index(active.node), index
+
+    return sorted(screen.active_bindings.values(), key=place)

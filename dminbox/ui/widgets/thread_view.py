@@ -58,13 +58,49 @@ class ThreadView(VerticalScroll, can_focus=True):
     """The open conversation's messages, scrollable with vim keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "scroll_down", "Move", key_display="j/k", tooltip="Scroll down"),
-        Binding("k,up", "scroll_up", "Up", show=False, tooltip="Scroll up"),
-        Binding("g,home", "scroll_home", "Ends", key_display="g/G", tooltip="First message"),
-        Binding("G,end", "scroll_end", "Bottom", show=False, tooltip="Last message"),
-        Binding("space,pagedown", "page_down", "Page down", show=False, tooltip="One screen down"),
-        Binding("b,pageup", "page_up", "Page up", show=False, tooltip="One screen up"),
-        Binding("c", "toggle_warnings", "CW", tooltip="Show or hide content warnings"),
+        Binding(
+            "j,down",
+            "scroll_down",
+            "Move",
+            key_display="j/k",
+            tooltip="Scroll down",
+            id="thread.down",
+        ),
+        Binding("k,up", "scroll_up", "Up", show=False, tooltip="Scroll up", id="thread.up"),
+        Binding(
+            "g,home",
+            "scroll_home",
+            "Ends",
+            key_display="g/G",
+            tooltip="First message",
+            id="thread.top",
+        ),
+        Binding(
+            "G,end", "scroll_end", "Bottom", show=False, tooltip="Last message", id="thread.bottom"
+        ),
+        Binding(
+            "space,pagedown",
+            "page_down",
+            "Page down",
+            show=False,
+            tooltip="One screen down",
+            id="thread.page_down",
+        ),
+        Binding(
+            "b,pageup",
+            "page_up",
+            "Page up",
+            show=False,
+            tooltip="One screen up",
+            id="thread.page_up",
+        ),
+        Binding(
+            "c",
+            "toggle_warnings",
+            "CW",
+            tooltip="Show or hide content warnings",
+            id="thread.warnings",
+        ),
         Binding(
             "o",
             "links",

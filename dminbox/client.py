@@ -126,6 +126,12 @@ class MastodonClient:
         reply = await self._request("POST", path, scope=WRITE_CONVERSATIONS)
         return _parse(Conversation, _json(reply), reply.host)
 
+    async def mark_unread(self, conversation_id: str) -> Conversation:
+        """Mastodon 4.2+; GoToSocial and older Mastodons answer 404 or 405."""
+        path = f"/api/v1/conversations/{_seg(conversation_id)}/unread"
+        reply = await self._request("POST", path, scope=WRITE_CONVERSATIONS)
+        return _parse(Conversation, _json(reply), reply.host)
+
     async def remove(self, conversation_id: str) -> None:
         await self._request(
             "DELETE", f"/api/v1/conversations/{_seg(conversation_id)}", scope=WRITE_CONVERSATIONS

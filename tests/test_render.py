@@ -42,3 +42,19 @@ def test_ages() -> None:
     assert age(datetime(2026, 3, 1, tzinfo=UTC), NOW) == "Mar 1"
     assert age(datetime(2024, 3, 1, tzinfo=UTC), NOW) == "2024"
     assert age(None, NOW) == ""
+
+
+def test_rows_hold_only_characters_whose_width_terminals_agree_on() -> None:
+    from rich.cells import cell_len
+
+    from dminbox.ui.render import fit, terminal_safe
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # tmux 3.3 draws three emoji
+    assert terminal_safe(family) == "\U0001f468"
+    assert terminal_safe("\U0001f44b\U0001f3fd hi") == "\U0001f44b hi", "no skin tone"
+    assert terminal_safe("\u2764\ufe0f") == "\u2764", "no variation selector"
+    # A goose (Unicode 15): Rich counts two columns, tmux 3.3 one.
+    assert terminal_safe("\U0001fabf\U0001f44b") == "?\U0001f44b"
+    assert terminal_safe("東京 café 1\u20e3 مرحبا") == "東京 café 1\u20e3 مرحبا", "kept as they are"
+    for text in (family * 5, "\U0001fabf" * 9, "🇵🇹 Porto 🏴\U000e0067\U000e0062\U000e007f"):
+        assert cell_len(fit(text, 11)) == 11

@@ -224,6 +224,9 @@ class Live:
         if conversation.id in engine.pending_reads and conversation.unread:
             conversation = reconcile.with_unread(conversation, False)
             raw = {**raw, "unread": False}
+        elif conversation.id in engine.local_unread and not conversation.unread:
+            conversation = reconcile.with_unread(conversation, True)
+            raw = {**raw, "unread": True}
         await engine._db(store.put_conversations, [raw])
         inbox = engine.inbox
         index = inbox.index_of(conversation.id)

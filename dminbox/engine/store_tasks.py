@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dminbox.engine import reconcile
+from dminbox.engine.triage import load_local_unread
 from dminbox.models import Conversation, Status
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class Start:
     open_thread: list[Status]
     sends: list[Any]
     """Messages queued by an earlier run (or this one), still on their way."""
+    local_unread: set[str]
+    """Conversations marked unread in this cache only (a server without `/unread`)."""
 
 
 def read_start(store: Cache) -> Start:
@@ -58,16 +61,24 @@ def read_start(store: Cache) -> Start:
         open_row=open_row,
         open_thread=cached_thread(store, open_row) if open_row else [],
         sends=[a for a in queued if a.action == "send"],
+        local_unread=load_local_unread(store),
     )
 
 
 def store_page(
-    store: Cache, page: Page, page_url: str | None, removed: set[str], older: bool
+    store: Cache,
+    page: Page,
+    page_url: str | None,
+    removed: set[str],
+    older: bool,
+    local_unread: frozenset[str] = frozenset(),
 ) -> tuple[Page, int]:
-    """Stores a page, minding the outbox: a queued removal hides its row, a read stays read."""
+    """Stores a page, minding the outbox: a queued removal hides its row, a read stays
+    read, an unread mark (queued, or kept locally) stays unread."""
     queued = store.queued()
     removing = {a.conversation_id for a in queued if a.action == "remove"} | removed
     reading = {a.conversation_id for a in queued if a.action == "read"}
+    unreading = {a.conversation_id for a in queued if a.action == "unread"} | local_unread
     keep: list[Conversation] = []
     raw: list[dict[str, Any]] = []
     for conversation, row in zip(page.conversations, page.raw, strict=True):
@@ -76,6 +87,9 @@ def store_page(
         if conversation.id in reading and conversation.unread:
             conversation = reconcile.with_unread(conversation, False)
             row = {**row, "unread": False}
+        elif conversation.id in unreading and not conversation.unread:
+            conversation = reconcile.with_unread(conversation, True)
+            row = {**row, "unread": True}
         keep.append(conversation)
         raw.append(row)
     store.put_conversations(raw, page_url=page_url)

@@ -37,7 +37,8 @@ class QueuedAction:
 
     seq: int
     action: str
-    """`read`, `remove` or `send` (a message; its conversation id may be "" for a new one)."""
+    """`read`, `unread`, `remove` or `send` (a message; its conversation id is "" for a
+    new one)."""
     conversation_id: str
     not_before: float
     """Not to be sent before this time (time.time() seconds): an undo delay, a retry."""
@@ -79,6 +80,8 @@ class Outbox(Part):
                 entities.set_hidden(db, conversation_id, True)
             elif action == "read":
                 entities.mark_read(db, conversation_id)
+            elif action == "unread":
+                db.execute("UPDATE conversations SET unread = 1 WHERE id = ?", (conversation_id,))
             if draft_key is not None:
                 put_draft(db, draft_key, None)
             return int(cursor.lastrowid or 0)

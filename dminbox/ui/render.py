@@ -6,6 +6,8 @@ Textual only as data (`Content.assemble` parts), never as markup.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,6 +25,10 @@ UNREAD_MARK = "●"
 PENDING_MARK = "○"
 """Shown for a conversation marked read here but not yet on the server (offline)."""
 CURSOR_MARK = "▌"
+OPEN_MARK = "›"
+"""Beside the conversation shown in the thread while the thread has the focus."""
+LOCAL_UNREAD_MARK = "◇"
+"""Marked unread in dminbox only: the server has no way to mark a conversation unread."""
 
 Clock = Callable[[], datetime]
 """Gives the current time, aware; tests pass a fixed one."""
@@ -61,14 +67,41 @@ def age(moment: datetime | None, now: datetime) -> str:
     return str(local.year)
 
 
+_ZWJ_TAIL = re.compile("\u200d[^\u200d]?")
+"""A zero-width joiner and what it joins: tmux and many terminals draw each part."""
+_UNSURE = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+"""Variation selectors, skin tones and tag characters: widths terminals disagree on."""
+
+
+def terminal_safe(text: str) -> str:
+    """`text` made of characters whose width every terminal agrees on, for a row that
+    must end exactly at its column: an emoji sequence keeps its first emoji, and an
+    emoji too new for the Unicode tables terminals (and tmux) carry becomes `?`, since
+    they would draw it one column wide where Rich counts two."""
+    if text.isascii():
+        return text
+    text = _UNSURE.sub("", _ZWJ_TAIL.sub("", text))
+    return "".join(_sure(char) for char in text)
+
+
+@lru_cache(maxsize=4096)
+def _sure(char: str) -> str:
+    if ord(char) < 0x1100 or cell_len(char) != 2:
+        return char
+    # Rich counts it two columns; a terminal whose tables predate it counts one. Python's
+    # own tables are about as old as the terminals' (unassigned there: too new).
+    known = unicodedata.category(char) != "Cn"
+    return char if known and unicodedata.east_asian_width(char) in ("W", "F") else "?"
+
+
 def fit(text: str, width: int) -> str:
     """`text` padded or cut to exactly `width` cells, with … where it was cut.
 
-    The emoji presentation selector (U+FE0F) is dropped: terminals disagree on
-    whether it widens the character before it, and a row one cell too wide
-    pushes the age and the scrollbar out of line.
+    Characters whose width terminals disagree on are made safe first
+    (`terminal_safe`): a row one cell too wide or too narrow pushes the age and
+    the border out of line, and leaves stray cells behind in tmux.
     """
-    text = text.replace("\ufe0f", "")
+    text = terminal_safe(text)
     if width <= 0:
         return ""
     if cell_len(text) <= width:
@@ -87,7 +120,8 @@ def conversation_row(conversation: Conversation, width: int, now: datetime) -> t
     body = _status_preview(status)
     inner = max(0, width - 3)
     age_width = 6 if inner >= 30 else 0
-    names_width = min(26, max(8, inner // 3), max(0, inner - 1))
+    # Names take a quarter (at least 8, at most 24): at 120 columns the preview keeps 35+.
+    names_width = min(24, max(8, inner // 4), max(0, inner - 1))
     preview_width = max(0, inner - names_width - 1 - (age_width + 1 if age_width else 0))
     names = fit(participants(conversation.accounts), names_width)
     return (

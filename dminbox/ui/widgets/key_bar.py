@@ -51,12 +51,21 @@ class KeyBar(Widget):
         self.refresh()
 
     def _fitting(self) -> tuple[tuple[str, str, bool], ...]:
-        """The keys that fit the width: the movement keys go first when not all do."""
+        """The keys that fit the width: the movement keys go first when not all do, then
+        the last ones, but never the help key (the help screen lists them all)."""
         keys = self._keys
-        width = sum(len(display) + len(text) + 2 for display, text, _ in keys) - 1
-        if width > self.size.width:
-            keys = tuple(key for key in keys if key[1] not in MOVEMENT)
-        return keys
+        if _width(keys) <= self.size.width:
+            return keys
+        keys = tuple(key for key in keys if key[1] not in MOVEMENT)
+        kept = list(keys)
+        while _width(tuple(kept)) > self.size.width and len(kept) > 1:
+            for index in range(len(kept) - 1, -1, -1):
+                if kept[index][0] != "?":
+                    del kept[index]
+                    break
+            else:
+                break
+        return tuple(kept)
 
     def render(self) -> Content:
         parts: list[str | tuple[str, str]] = []
@@ -67,6 +76,10 @@ class KeyBar(Widget):
             parts.append((display, f"bold $footer-key-foreground{dim}"))
             parts.append((f" {text}", f"$footer-description-foreground{dim}"))
         return Content.assemble(*parts)
+
+
+def _width(keys: tuple[tuple[str, str, bool], ...]) -> int:
+    return sum(len(display) + len(text) + 2 for display, text, _ in keys) - 1
 
 
 def _declared_order(screen: Screen[object]) -> list[ActiveBinding]:

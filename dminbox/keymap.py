@@ -85,7 +85,15 @@ BINDINGS: tuple[BindingSpec, ...] = (
         ("new_message", "C", "write a new direct message"),
         ("links", "o", "in the list: the links of the thread shown beside it"),
         ("refresh", "ctrl+r", "fetch newer conversations; retry now"),
+        ("find", "slash", "find: filter the list as you type"),
+        ("clear_find", "escape", "clear a filter kept with enter"),
         ("help", "question_mark", "help"),
+    ),
+    *_specs(
+        "find",
+        ("cancel", "escape", "clear the filter"),
+        ("down", "down", "next match"),
+        ("up", "up", "previous match"),
     ),
     *_specs(
         "composer",
@@ -143,6 +151,7 @@ _TOGETHER: tuple[frozenset[str], ...] = (
     frozenset({"list", "inbox", "app"}),
     frozenset({"thread", "inbox", "app"}),
     frozenset({"composer", "inbox", "app"}),
+    frozenset({"find", "inbox", "app"}),
     frozenset({"help"}),
     frozenset({"links"}),
     frozenset({"confirm"}),
@@ -153,7 +162,7 @@ _TOGETHER: tuple[frozenset[str], ...] = (
 """Scopes whose keys are live at the same time (a widget, its screen, the app); a modal
 screen's keys are alone."""
 
-_TYPED_IN = frozenset({"composer", "login"})
+_TYPED_IN = frozenset({"composer", "find", "login"})
 """Scopes whose focus is a text field: a printable key there is typed, never a binding."""
 
 MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")

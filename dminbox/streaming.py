@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -101,7 +101,7 @@ class Stream:
     def host(self) -> str:
         return urlsplit(self.url).netloc
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         """Connects and yields what the server pushes, until the stream ends: first a
         `connected` event, once the server accepted (the gap can be filled then)."""
         from httpx_ws import aconnect_ws

@@ -12,12 +12,17 @@ and tries the stream again now and then.
 A `conversation` event is upserted by id: a new last message moves the row
 to the top, unread; a change of read state alone changes the marker in
 place. A `delete` of a status in the open thread takes it out of the thread.
+
+`on_event` tells whoever wants the raw news (`dminbox watch`): each conversation
+Live hears of or fills in, as the API gives it, and each deleted status.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,11 +31,12 @@ from dminbox.engine.backoff import Backoff
 from dminbox.engine.changes import Arrived, Notice, RowChanged, RowsChanged, StateChanged
 from dminbox.errors import ApiError, AuthenticationError, NetworkError
 from dminbox.models import Conversation
+from dminbox.page import PAGE_SIZE
 from dminbox.text import one_line
 
 if TYPE_CHECKING:
     from dminbox.engine.core import Engine
-    from dminbox.streaming import Stream
+    from dminbox.streaming import Stream, StreamEvent
 
 __all__ = ["ACTIVE_POLL", "POLL", "STREAM_AGAIN", "Live", "LiveState"]
 
@@ -63,9 +69,16 @@ class Live:
     state: LiveState = "off"
     why_polling: str = ""
     backoff: Backoff = field(default_factory=lambda: Backoff(base=2.0, cap=60.0))
+    on_event: list[Callable[[StreamEvent], None]] = field(default_factory=list)
+    """Called, once stored, with each conversation Live learns of as the API gives it
+    (`StreamEvent("conversation", raw)`: from the stream, or a gap filled or polled,
+    oldest first; a gap may bring again one already told) and each deleted status
+    (`StreamEvent("delete", status_id=...)`). A row removed here is not told."""
     _task: asyncio.Task[Any] | None = None
     _active_until: float = 0.0
     _url: str | None = None
+    _lost_at: float | None = None
+    """When a live stream last ended: what came after it was heard by nobody."""
 
     # -- intents -------------------------------------------------------------------
 
@@ -141,17 +154,30 @@ class Live:
         )
 
     async def _listen(self, stream: Stream) -> None:
-        async for event in stream.events():
-            if event.kind == "connected":
-                self.backoff.reset()
-                self._set("live")
-                read_at = self.engine._page1_at
-                if read_at is None or self.engine.clock.now() - read_at > FRESH:
-                    await self.fill_gap()
-            elif event.kind == "conversation" and event.conversation is not None:
-                await self.upsert(event.conversation)
-            elif event.kind == "delete" and event.status_id is not None:
-                await self.deleted(event.status_id)
+        clock = self.engine.clock
+        try:
+            # Closed here, in this task, whatever ends the loop: left to the garbage
+            # collector, httpx-ws's task group would be exited from another task.
+            async with contextlib.aclosing(stream.events()) as events:
+                async for event in events:
+                    if event.kind == "connected":
+                        self.backoff.reset()
+                        self._set("live")
+                        # Page 1 read just now tells all, unless a stream was lost since.
+                        read_at, lost_at = self.engine._page1_at, self._lost_at
+                        if (
+                            read_at is None
+                            or clock.now() - read_at > FRESH
+                            or (lost_at is not None and read_at <= lost_at)
+                        ):
+                            await self.fill_gap()
+                    elif event.kind == "conversation" and event.conversation is not None:
+                        await self.upsert(event.conversation)
+                    elif event.kind == "delete" and event.status_id is not None:
+                        await self.deleted(event.status_id)
+        finally:
+            if self.state == "live":
+                self._lost_at = clock.now()
 
     async def _poll(self, why: str) -> None:
         """No stream: page 1's `prev` link every minute (faster after activity), for a
@@ -172,6 +198,14 @@ class Live:
 
     # -- what comes in ---------------------------------------------------------------------
 
+    def _tell(self, events: list[StreamEvent]) -> None:
+        for event in events:
+            for callback in list(self.on_event):
+                try:
+                    callback(event)
+                except Exception:  # a listener's bug must not stop the stream
+                    log.exception("a Live.on_event callback failed on %r", event)
+
     async def fill_gap(self) -> None:
         """Rows newer than the newest loaded, from page 1's `prev` link (never what is
         already here); with no link yet, page 1 itself."""
@@ -179,12 +213,18 @@ class Live:
         inbox = engine.inbox
         if engine.store is None:
             return
+        from dminbox.streaming import StreamEvent
+
         if inbox.prev_url is None:
             await engine._refresh(quiet=True, silent=True)
+            if self.on_event:  # page 1, as stored
+                rows = await engine._db(engine.store.raw_conversations, limit=PAGE_SIZE)
+                self._tell([StreamEvent("conversation", raw) for raw in reversed(rows)])
             return
         before = {c.id: reconcile.last_id(c) for c in inbox}
         url: str | None = inbox.prev_url
         brought: list[Conversation] = []
+        told: list[StreamEvent] = []
         for _ in range(GAP_PAGES):
             if url is None:
                 break
@@ -192,6 +232,7 @@ class Live:
             if not inbox.add_newer_page(page):
                 break
             brought.extend(page.conversations)
+            told.extend(StreamEvent("conversation", raw) for raw in reversed(page.raw))
             url = page.prev_url
         if not brought:
             return
@@ -205,6 +246,7 @@ class Live:
                 conversation
             ):
                 engine._emit(Arrived(conversation))
+        self._tell(told)
 
     async def upsert(self, raw: dict[str, Any]) -> None:
         """A conversation the stream sent: stored, then shown where it belongs."""
@@ -232,8 +274,12 @@ class Live:
         index = inbox.index_of(conversation.id)
         current = inbox[index] if index is not None else None
         newest = inbox[0] if len(inbox) else None
-        if current is not None and reconcile.last_id(current) == reconcile.last_id(conversation):
-            # Read elsewhere (or unread again): the marker changes, the row stays.
+        if current is not None and (
+            reconcile.last_id(current) == reconcile.last_id(conversation)
+            or reconcile.activity(conversation) < reconcile.activity(current)
+        ):
+            # Read elsewhere (or unread again), or its newest message deleted: the row
+            # changes where it stands; nothing new came, nothing moves up.
             inbox.replace(conversation)
             engine._emit(RowChanged(conversation.id))
         elif (
@@ -250,6 +296,9 @@ class Live:
         # else: an old row not loaded changed: the cache has it, the list will in time.
         await engine._count()
         engine._emit(StateChanged())
+        from dminbox.streaming import StreamEvent
+
+        self._tell([StreamEvent("conversation", raw)])
 
     async def deleted(self, status_id: str) -> None:
         """A status deleted on the server: out of the open thread (and the cache)."""
@@ -265,3 +314,6 @@ class Live:
         if any(reconcile.last_id(c) == status_id for c in engine.inbox):
             # A row's last message went: page 1 says what it shows now.
             await engine._refresh(quiet=True, silent=True)
+        from dminbox.streaming import StreamEvent
+
+        self._tell([StreamEvent("delete", status_id=status_id)])

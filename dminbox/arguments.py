@@ -134,6 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     count.add_argument("--offline", action="store_true", help="from the cache; no network")
 
+    watch = commands.add_parser(
+        "watch",
+        parents=[account],
+        help="print each change as it happens, one JSON line each (until interrupted)",
+        description='One line per change, ASCII JSON, flushed: {"event": "conversation", '
+        '"conversation": {...}} for a new or changed conversation (as the API gives it), '
+        '{"event": "read", "id": ...} when only its read state changed, to read, and '
+        '{"event": "delete", "status_id": ...}. The live stream, reconnected with the gap '
+        "filled, or polling where there is none. Runs until SIGINT or SIGTERM, or until "
+        "stdout closes (exit 0); a refused token exits 1.",
+    )
+    watch.add_argument(
+        "--unread-count",
+        action="store_true",
+        help="print the number of unread conversations instead: at the start, then each "
+        "time it changes",
+    )
+
     _writing_commands(commands, account)
 
     cache = commands.add_parser("cache", help="manage the local cache")

@@ -133,6 +133,10 @@ def _command(args: argparse.Namespace) -> int:
             from dminbox.scripts import unread_count
 
             return unread_count(settings, offline=args.offline, transport=transport)
+        if args.command == "watch":
+            from dminbox.watch import watch
+
+            return watch(settings, unread_count=args.unread_count, transport=transport)
     except NoAccountError as error:
         if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
             return run_login_first(args, config)
@@ -151,7 +155,7 @@ def _with_demo(settings: Settings) -> tuple[Settings, Any]:
 
     from dminbox.fake import FakeMastodon
 
-    server = FakeMastodon.demo()
+    server = FakeMastodon.demo(live=True)  # new messages now and then: the stream at work
     demo = dataclasses.replace(settings, instance=server.base_url, token=server.token)
     return demo, server.transport()
 

@@ -40,7 +40,7 @@ __all__ = ["COMMAND", "unread_count"]
 COMMAND = "unread-count"
 APPLICATION_ID = 0x444D4942
 """The cache file's SQLite application_id ("DMIB"), as `dminbox.store` writes it."""
-COUNTED_SCHEMAS = frozenset({2, 3, 4})
+COUNTED_SCHEMAS = frozenset({2, 3, 4, 5})
 """Cache schema versions whose `conversations.unread` and `.hidden` mean what the count
 below needs. A file of another version goes the full way (which may migrate it)."""
 UNREAD = "SELECT count(*) FROM conversations WHERE unread = 1 AND hidden = 0"

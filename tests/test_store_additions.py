@@ -163,7 +163,7 @@ def test_a_schema_2_cache_is_migrated_keeping_its_rows_queue_and_paging(path: Pa
     cache.close()
 
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     assert "payload" in {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
     assert "json" in {r[1] for r in db.execute("PRAGMA table_info(drafts)")}
     db.close()

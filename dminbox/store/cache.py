@@ -4,7 +4,8 @@
 - `entities`: conversations, statuses, accounts, threads, pruning;
 - `paging`: the paging frontier and the app's small values;
 - `outbox`: the durable queue of actions;
-- `drafts`: what the user was writing.
+- `drafts`: what the user was writing;
+- `search`: finding conversations in the whole cache (`find_index` keeps it in step).
 
 Every call is short and synchronous, and may wait for another process's lock:
 the app makes them from one worker thread at a time, off the UI's event loop.
@@ -16,12 +17,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dminbox.find_query import FIND_LIMIT, Matches
 from dminbox.models import Account, Conversation, Status
 from dminbox.store.db import Database
 from dminbox.store.drafts import Drafts
 from dminbox.store.entities import Entities
 from dminbox.store.outbox import Outbox, QueuedAction
 from dminbox.store.paging import Paging, PagingState
+from dminbox.store.search import Search
 
 __all__ = ["Cache"]
 
@@ -38,6 +41,7 @@ class Cache:
         self._paging = Paging(database)
         self._outbox = Outbox(database)
         self._drafts = Drafts(database)
+        self._search = Search(database)
 
     @classmethod
     def open(cls, path: Path | None, *, limit: int = 5000) -> Cache:
@@ -197,6 +201,11 @@ class Cache:
 
     def draft_keys(self) -> list[str]:
         return self._drafts.draft_keys()
+
+    # -- finding -------------------------------------------------------------------------
+
+    def search(self, query: str, limit: int = FIND_LIMIT) -> Matches:
+        return self._search.search(query, limit)
 
     # -- accounts --------------------------------------------------------------------
 

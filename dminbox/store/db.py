@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from dminbox.errors import CacheBusy, CacheError
-from dminbox.store import files
+from dminbox.store import files, find_index
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "Database", "Part", "recovering"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The one schema version; `_MIGRATIONS` brings every older file up to it."""
 APPLICATION_ID = 0x444D4942
 """Written into the file header ("DMIB"), so a foreign SQLite file is never taken for ours."""
@@ -113,10 +113,17 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
     """Schema 4 keeps drafts; the table itself comes from `_SCHEMA`, which runs after."""
 
 
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """Schema 5 has the find index (`find_index`), built here from what the cache holds."""
+    find_index.create(db)
+    find_index.rebuild(db)
+
+
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
     3: _migrate_3_to_4,
+    4: _migrate_4_to_5,
 }
 """From each old version to the next; the keys run from 1 to SCHEMA_VERSION - 1."""
 
@@ -265,6 +272,7 @@ def _migrate(db: sqlite3.Connection) -> None:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            find_index.create(db)
             if app_id != APPLICATION_ID:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             if version != SCHEMA_VERSION:

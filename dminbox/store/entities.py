@@ -9,6 +9,8 @@ index, newest first.
 The cache keeps at most `limit` conversations: past it (with some slack, so
 the cost is paid once in many pages) the oldest go, with their threads and
 the statuses and accounts nothing else uses.
+
+Every write keeps the find index in step (`find_index`), in its own transaction.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dminbox.models import Account, Conversation, Status
-from dminbox.store import paging
+from dminbox.store import find_index, paging
 from dminbox.store.db import Database, Part, recovering
 
 __all__ = ["PRUNE_SLACK", "Entities"]
@@ -165,6 +167,7 @@ class Entities(Part):
     def forget_status(self, status_id: str) -> None:
         """A status deleted on the server: out of every thread and the cache."""
         with self.database.write() as db:
+            find_index.status_forgotten(db, status_id)
             db.execute("DELETE FROM threads WHERE status_id = ?", (status_id,))
             db.execute("DELETE FROM statuses WHERE id = ?", (status_id,))
 
@@ -267,6 +270,7 @@ def put_conversation(
         )
     if status is not None:
         put_status(db, status, conversation_id)
+    find_index.conversation_written(db, conversation_id, accounts)
 
 
 def put_status(db: sqlite3.Connection, status: dict[str, Any], conversation_id: str) -> None:
@@ -275,16 +279,18 @@ def put_status(db: sqlite3.Connection, status: dict[str, Any], conversation_id: 
     account: dict[str, Any] = author if isinstance(author, dict) else {}
     if account.get("id") is not None:
         _put_account(db, account)
+    status_id = str(status["id"])
+    old = db.execute("SELECT json FROM statuses WHERE id = ?", (status_id,)).fetchone()
+    stored = json.dumps(status)
     db.execute(
         "INSERT OR REPLACE INTO statuses VALUES (?, ?, ?, ?)",
-        (
-            str(status["id"]),
-            str(account.get("id", "")),
-            str(status.get("created_at", "")),
-            json.dumps(status),
-        ),
+        (status_id, str(account.get("id", "")), str(status.get("created_at", "")), stored),
     )
-    db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?)", (conversation_id, str(status["id"])))
+    linked = db.execute("INSERT OR IGNORE INTO threads VALUES (?, ?)", (conversation_id, status_id))
+    # The find index, in this same transaction (an unchanged status costs it nothing).
+    find_index.status_written(
+        db, conversation_id, status, old[0] if old else None, stored, linked.rowcount > 0
+    )
 
 
 def delete(db: sqlite3.Connection, ids: list[str]) -> None:
@@ -294,6 +300,7 @@ def delete(db: sqlite3.Connection, ids: list[str]) -> None:
     db.executemany("DELETE FROM conversations WHERE id = ?", params)
     db.executemany("DELETE FROM participants WHERE conversation_id = ?", params)
     db.executemany("DELETE FROM threads WHERE conversation_id = ?", params)
+    find_index.forget(db, ids)
 
 
 def set_hidden(db: sqlite3.Connection, conversation_id: str, hidden: bool) -> bool:
@@ -302,6 +309,8 @@ def set_hidden(db: sqlite3.Connection, conversation_id: str, hidden: bool) -> bo
     cursor = db.execute(
         "UPDATE conversations SET hidden = ? WHERE id = ?", (int(hidden), conversation_id)
     )
+    if cursor.rowcount > 0:
+        find_index.hidden_changed(db, conversation_id, hidden)
     return cursor.rowcount > 0
 
 

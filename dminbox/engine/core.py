@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dminbox.clock import Clock, SystemClock
-from dminbox.engine import reconcile, store_tasks
+from dminbox.engine import finding, reconcile, store_tasks
 from dminbox.engine.backoff import Backoff, reset_time
 from dminbox.engine.changes import (
     Change,
@@ -47,6 +47,7 @@ from dminbox.engine.live import Live
 from dminbox.engine.store_tasks import FIRST_BATCH
 from dminbox.engine.writing import Draft, Writer
 from dminbox.errors import ApiError, AuthenticationError, NetworkError, NotFoundError
+from dminbox.find_query import FIND_LIMIT, Matches
 from dminbox.inbox import Inbox
 from dminbox.models import Conversation, Status
 from dminbox.page import PAGE_SIZE
@@ -815,6 +816,12 @@ class Engine:
                 self.open_conversation = conversation
                 self._spawn(self._load_thread(conversation), "thread")
                 return
+
+    # -- find --------------------------------------------------------------------------
+
+    async def find(self, query: str, limit: int = FIND_LIMIT) -> Matches:
+        """The cached conversations matching `query`, newest first (see `engine.finding`)."""
+        return await finding.find(self, query, limit)
 
     # -- actions ---------------------------------------------------------------------
 

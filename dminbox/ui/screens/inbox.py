@@ -33,9 +33,11 @@ from dminbox.inbox import Inbox
 from dminbox.models import Conversation
 from dminbox.text import one_line
 from dminbox.ui.render import Clock
+from dminbox.ui.screens.finder import Finder
 from dminbox.ui.screens.help import HelpScreen
 from dminbox.ui.widgets.composer import Composer
 from dminbox.ui.widgets.conversation_list import ConversationList
+from dminbox.ui.widgets.find_bar import FindBar
 from dminbox.ui.widgets.key_bar import KeyBar
 from dminbox.ui.widgets.status_line import StatusLine
 from dminbox.ui.widgets.thread_view import ThreadView
@@ -93,6 +95,17 @@ class InboxScreen(Screen[None]):
             id="inbox.refresh",
         ),
         Binding(
+            "slash",
+            "find",
+            "Find",
+            key_display="/",
+            show=False,
+            tooltip="Find: filter the list as you type (names, accts, text; is:unread, from:)",
+            id="inbox.find",
+        ),
+        # Escape clears a filter kept with enter once back in the list (after "back").
+        Binding("escape", "clear_find", "Clear", show=False, id="inbox.clear_find"),
+        Binding(
             "question_mark", "help", "Help", key_display="?", tooltip="This help", id="inbox.help"
         ),
     ]
@@ -107,10 +120,13 @@ class InboxScreen(Screen[None]):
         """True from mount to unmount: only then are there widgets to redraw."""
         self._thread_view = ThreadView(clock=clock, id="thread")
         self._composer = Composer(engine, id="composer")
+        self.finder = Finder(self)
+        """Find (`/`): the filter, and what the list shows for it."""
         engine.observe(self._on_change)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title-bar")
+        yield FindBar(id="find-bar")
         with Horizontal(id="panes"):
             yield ConversationList(
                 self.engine.inbox,
@@ -178,6 +194,8 @@ class InboxScreen(Screen[None]):
     def _on_change(self, change: Change) -> None:
         if not self._live:
             return
+        if isinstance(change, (RowsChanged, RowChanged, RowGone)):
+            self.finder.rows_changed()  # the matches shown are read again from the cache
         if isinstance(change, RowsChanged):
             self.conversation_list.rows_changed(first_changed=change.first_changed)
             self._freeze_if_large()
@@ -230,6 +248,8 @@ class InboxScreen(Screen[None]):
         self.sync_bindings()
 
     def _end_text(self) -> str:
+        if self.finder.matches is not None:
+            return self.finder.end_text()
         engine = self.engine
         count = len(engine.inbox)
         if engine.paging == "failed":
@@ -267,6 +287,9 @@ class InboxScreen(Screen[None]):
     # -- paging and the thread -------------------------------------------------------
 
     def on_conversation_list_near_end(self, message: ConversationList.NearEnd) -> None:
+        if self.finder.matches is not None:
+            self.finder.need_more()  # the list shows matches: more of them, not a page
+            return
         # After the frame that shows the rows so far: the next page never holds it back.
         self.call_after_refresh(self.engine.need_more, now=message.now)
 
@@ -436,6 +459,36 @@ class InboxScreen(Screen[None]):
         else:
             self.notify("Open a conversation first (enter).", markup=False, timeout=3)
 
+    # -- find ----------------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        self.finder.start()
+        self.sync_bindings()
+
+    def action_clear_find(self) -> None:
+        self.finder.clear()
+        self.sync_bindings()
+
+    def on_find_bar_changed(self, message: FindBar.Changed) -> None:
+        self.finder.changed(message.text)
+
+    def on_find_bar_cancelled(self) -> None:
+        self.action_clear_find()
+
+    def on_find_bar_moved(self, message: FindBar.Moved) -> None:
+        listing = self.conversation_list
+        listing.cursor = max(0, min(listing.cursor + message.by, len(listing.inbox) - 1))
+
+    async def on_find_bar_accepted(self) -> None:
+        """Enter: the filter stays and the highlighted match opens (with nothing typed,
+        the bar closes and the highlighted row opens)."""
+        conversation = self.finder.accept()
+        if conversation is None:
+            conversation = self.conversation_list.highlighted
+            self.action_clear_find()
+        if conversation is not None:
+            await self.open(conversation)
+
     def action_help(self) -> None:
         self.app.push_screen(
             HelpScreen(
@@ -455,6 +508,8 @@ class InboxScreen(Screen[None]):
             return False
         if action == "back":
             return self.has_class("-reading") or self.thread_view.has_focus
+        if action == "clear_find":
+            return self.finder.active
         if action == "switch_pane":
             # Narrow, the thread hides the list: escape is the way back.
             narrow = self.has_class("-narrow")

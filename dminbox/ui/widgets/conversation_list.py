@@ -179,6 +179,17 @@ class ConversationList(ScrollView, can_focus=True):
     def watch_footer_text(self) -> None:
         self._refresh_row(len(self.inbox))
 
+    def show_rows(self, inbox: Inbox, *, cursor: int = 0, line: int = 0) -> None:
+        """Draws other rows in place of those shown (a find's matches, or the inbox
+        again), the cursor on row `cursor`, on line `line` of the view if it can be."""
+        self.inbox = inbox
+        self.set_reactive(ConversationList.cursor, self._clamp(cursor))
+        self._track_cursor()
+        self._set_virtual_height(len(inbox) + 1)
+        top = max(0, self.cursor - max(0, min(line, self.size.height - 1)))
+        self.scroll_to(y=top, animate=False, immediate=True)
+        self.refresh()
+
     # -- keys --------------------------------------------------------------
 
     def action_cursor_down(self) -> None:

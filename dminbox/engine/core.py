@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dminbox.clock import Clock, SystemClock
-from dminbox.engine import finding, reconcile, store_tasks
+from dminbox.engine import finding, reconcile, store_tasks, triage
 from dminbox.engine.backoff import Backoff, reset_time
 from dminbox.engine.changes import (
     Change,
@@ -133,6 +133,8 @@ class Engine:
         self.token_refused = False
         self.pending_reads: set[str] = set()
         """Conversations marked read here whose read the server has not confirmed yet."""
+        self.local_unread: set[str] = set()
+        """Conversations marked unread in the cache only: the server has no `/unread`."""
         self.pending_count = 0
         """Actions in the outbox, as last counted."""
         self.undo_seconds = UNDO_SECONDS
@@ -285,6 +287,7 @@ class Engine:
         store = self.store
         assert store is not None
         self.pending_reads.update(start.pending_reads)
+        self.local_unread.update(start.local_unread)
         for action in start.sends:
             self.writer.remember(action)
         self.pending_count = start.pending
@@ -558,7 +561,13 @@ class Engine:
             self._page1_at = self.clock.now()
         removed = set(self._removed)
         stored = await self._db(
-            store_tasks.store_page, self.store, page, url if older else None, removed, older
+            store_tasks.store_page,
+            self.store,
+            page,
+            url if older else None,
+            removed,
+            older,
+            frozenset(self.local_unread),
         )
         self._cached_unread = stored[1]
         return stored[0]
@@ -765,17 +774,32 @@ class Engine:
 
     # -- the thread ------------------------------------------------------------------
 
-    async def open(self, conversation: Conversation) -> None:
+    async def open(self, conversation: Conversation, *, mark_read: bool = True) -> None:
         """Shows a conversation's thread from the cache at once, then refreshes it; an
-        unread conversation is marked read."""
+        unread conversation is marked read (unless `mark_read` is False: a preview)."""
         assert self.store is not None
         self.open_conversation = conversation
         cached = await self._db(store_tasks.cached_thread, self.store, conversation)
+        if self.open_conversation is not conversation:
+            return  # the cursor moved on meanwhile
         self._emit(self.writer.thread_changed(conversation, cached, "Refreshing the thread…"))
-        await self._db(self.store.set, last_open=conversation.id)
         self._spawn(self._load_thread(conversation), "thread")
-        if conversation.unread:
+        if not mark_read:
+            return
+        await self._db(self.store.set, last_open=conversation.id)
+        if conversation.id in self.local_unread:
+            await triage.clear_local_unread(self, conversation.id)
+        elif conversation.unread:
             await self.mark_read(conversation.id)
+
+    async def mark_unread(self, conversation_id: str) -> bool:
+        """`U`: shows the row unread at once; the mark is stored, then sent (a server
+        without `/unread` keeps it as a local mark). False when there was nothing to do."""
+        return await triage.mark_unread(self, conversation_id)
+
+    async def next_unread(self, start: int, *, forward: bool = True) -> int | None:
+        """`n`/`N`: the next (previous) unread row's index, paging on when needed."""
+        return await triage.next_unread(self, start, forward=forward)
 
     async def _load_thread(self, conversation: Conversation) -> None:
         assert self.store is not None
@@ -785,6 +809,8 @@ class Engine:
             )
             return
         self._thread_wanted = None
+        if self.token_refused:
+            return  # nothing is asked of the server until a new login: the cache shows
         try:
             raw = await self.client.context_raw(conversation.last_status.id)
         except ApiError as error:
@@ -1008,6 +1034,9 @@ class Engine:
             elif action.action == "send":
                 # A message has its own outcomes: a 404 is a refusal, not "already gone".
                 return await self.writer.post(action)
+            elif action.action == "unread":
+                # So has an unread mark: a 404 may mean a server without the endpoint.
+                return await triage.send_unread(self, action)
             else:
                 await self._db(store.done, action.seq)
                 return True

@@ -14,7 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 
+from dminbox.config import Reading
 from dminbox.engine import (
     Arrived,
     Change,
@@ -73,6 +75,29 @@ class InboxScreen(Screen[None]):
         ),
         Binding("u", "undo", "Undo", tooltip="Undo the last removal", id="inbox.undo"),
         Binding(
+            "n",
+            "next_unread",
+            "Next",
+            tooltip="Next unread conversation (loads more pages)",
+            id="inbox.next_unread",
+        ),
+        Binding(
+            "N",
+            "previous_unread",
+            "Prev new",
+            show=False,
+            tooltip="Previous unread",
+            id="inbox.previous_unread",
+        ),
+        Binding(
+            "U",
+            "mark_unread",
+            "Unread",
+            show=False,
+            tooltip="Mark unread (on GoToSocial a mark of dminbox's own, ◇, cleared on opening)",
+            id="inbox.mark_unread",
+        ),
+        Binding(
             "r",
             "reply",
             "Reply",
@@ -115,6 +140,7 @@ class InboxScreen(Screen[None]):
         self.engine = engine
         self._clock = clock
         self._bindings_state: tuple[bool | None, ...] = ()
+        self._preview_timer: Timer | None = None
         self._frozen_at = 0
         self._live = False
         """True from mount to unmount: only then are there widgets to redraw."""
@@ -131,6 +157,7 @@ class InboxScreen(Screen[None]):
             yield ConversationList(
                 self.engine.inbox,
                 pending=self.engine.pending_reads,
+                local_unread=self.engine.local_unread,
                 clock=self._clock,
                 id="conversations",
             )
@@ -171,6 +198,7 @@ class InboxScreen(Screen[None]):
         self._live = True
         # The footer composed its keys with these answers already: no second rebuild.
         self.set_class(self.app.size.width < NARROW_COLUMNS, "-narrow")
+        self._set_preview()
         self._bindings_state = self._binding_answers()
         self.conversation_list.focus()
         self._show_state()
@@ -188,6 +216,46 @@ class InboxScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
+        self._set_preview()
+
+    @property
+    def reading(self) -> Reading:
+        """The user's reading options (the config file's), else the defaults."""
+        reading = getattr(self.app, "reading", None)
+        return reading if isinstance(reading, Reading) else Reading()
+
+    def _set_preview(self) -> None:
+        """Side by side, the thread pane previews the row the cursor rests on."""
+        narrow = self.has_class("-narrow")
+        self.conversation_list.rest_delay = None if narrow else self.reading.preview_delay
+
+    async def on_conversation_list_rested(self, message: ConversationList.Rested) -> None:
+        if self.has_class("-narrow") or self.composing or self.thread_view.has_focus:
+            return
+        conversation = message.conversation
+        shown = self.thread_view.conversation
+        if shown is not None and shown.id == conversation.id:
+            return
+        self._preview_timer_stop()
+        await self.engine.open(conversation, mark_read=False)
+        after = self.reading.mark_read_after_preview
+        if after is not None and conversation.unread:
+            self._preview_timer = self.set_timer(
+                after, lambda: self._read_after_preview(conversation.id)
+            )
+
+    def _preview_timer_stop(self) -> None:
+        timer = getattr(self, "_preview_timer", None)
+        if timer is not None:
+            timer.stop()
+        self._preview_timer = None
+
+    def _read_after_preview(self, conversation_id: str) -> None:
+        """Still on it after the option's seconds: marked read, as the user asked."""
+        self._preview_timer = None
+        highlighted = self.conversation_list.highlighted
+        if highlighted is not None and highlighted.id == conversation_id:
+            self.run_worker(self.engine.mark_read(conversation_id), exit_on_error=False)
 
     # -- what the engine says -----------------------------------------------------
 
@@ -207,6 +275,7 @@ class InboxScreen(Screen[None]):
             shown = self.thread_view.conversation
             if shown is not None and shown.id == change.conversation_id:
                 self.thread_view.clear()
+                self.conversation_list.show_open(None)
                 self.action_back()
         elif isinstance(change, StateChanged):
             self._show_state()
@@ -298,10 +367,12 @@ class InboxScreen(Screen[None]):
 
     async def open(self, conversation: Conversation) -> None:
         """Shows a conversation's thread (from the cache at once), then refreshes it."""
+        self._preview_timer_stop()
         self.add_class("-reading")
         self.thread_view.focus()
+        self.conversation_list.show_open(conversation.id)
         self.sync_bindings()
-        await self.engine.open(conversation)
+        await self.engine.open(conversation, mark_read=self.reading.mark_read_on_open)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -321,6 +392,33 @@ class InboxScreen(Screen[None]):
             self.notify("Already read.", markup=False, timeout=2)
             return
         await self.engine.mark_read(conversation.id)
+
+    async def action_mark_unread(self) -> None:
+        conversation = self._target()
+        if conversation is None:
+            return
+        if conversation.unread:
+            self.notify("Already unread.", markup=False, timeout=2)
+            return
+        await self.engine.mark_unread(conversation.id)
+
+    async def action_next_unread(self) -> None:
+        await self._jump_to_unread(forward=True)
+
+    async def action_previous_unread(self) -> None:
+        await self._jump_to_unread(forward=False)
+
+    async def _jump_to_unread(self, *, forward: bool) -> None:
+        """The cursor goes to the next (previous) unread row; in the thread, it opens."""
+        reading = self.thread_view.has_focus
+        index = await self.engine.next_unread(self.conversation_list.cursor, forward=forward)
+        if index is None:
+            which = "below" if forward else "above"
+            self.notify(f"No unread conversation {which}.", markup=False, timeout=2)
+            return
+        self.conversation_list.cursor = index
+        if reading:
+            await self.open(self.engine.inbox[index])
 
     async def action_remove(self) -> None:
         conversation = self._target()

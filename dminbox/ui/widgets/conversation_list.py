@@ -10,17 +10,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.segment import Segment
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from dminbox.inbox import Inbox
 from dminbox.models import Conversation
 from dminbox.ui.render import (
     CURSOR_MARK,
+    LOCAL_UNREAD_MARK,
+    OPEN_MARK,
     PENDING_MARK,
     UNREAD_MARK,
     Clock,
@@ -107,6 +111,14 @@ class ConversationList(ScrollView, can_focus=True):
         """The list's first frame is drawn (posted once: the frame is on its way to the
         terminal by the time this is handled)."""
 
+    class Rested(Message):
+        """The cursor came to rest on a conversation (`rest_delay` after the last move):
+        time to preview it. Holding a key posts nothing until it is let go."""
+
+        def __init__(self, conversation: Conversation) -> None:
+            super().__init__()
+            self.conversation = conversation
+
     class Opened(Message):
         """The user asked to open a conversation."""
 
@@ -119,6 +131,7 @@ class ConversationList(ScrollView, can_focus=True):
         inbox: Inbox,
         *,
         pending: set[str] | None = None,
+        local_unread: set[str] | None = None,
         clock: Clock | None = None,
         name: str | None = None,
         id: str | None = None,
@@ -128,6 +141,13 @@ class ConversationList(ScrollView, can_focus=True):
         self.inbox = inbox
         self.pending = pending if pending is not None else set()
         """Ids whose mark-read the server has not confirmed yet (drawn with a hollow mark)."""
+        self.local_unread = local_unread if local_unread is not None else set()
+        """Ids marked unread in dminbox only (drawn with their own mark)."""
+        self.open_id: str | None = None
+        """The conversation shown in the thread: marked while the thread has the focus."""
+        self.rest_delay: float | None = None
+        """Seconds the cursor must rest before `Rested` is posted; None: never posted."""
+        self._rest_timer: Timer | None = None
         self._now = clock or utc_now
         self._painted = False
         self._cursor_id: str | None = None
@@ -217,7 +237,38 @@ class ConversationList(ScrollView, can_focus=True):
 
     # -- drawing -----------------------------------------------------------
 
+    def show_open(self, conversation_id: str | None) -> None:
+        """Marks the conversation shown in the thread (its row alone is repainted)."""
+        old, self.open_id = self.open_id, conversation_id
+        for changed in {old, conversation_id} - {None}:
+            assert changed is not None
+            self.row_changed(changed)
+
+    def _rest_later(self) -> None:
+        if self.rest_delay is None:
+            return
+        if self._rest_timer is not None:
+            self._rest_timer.stop()
+        self._rest_timer = self.set_timer(self.rest_delay, self._rested)
+
+    def _rested(self) -> None:
+        self._rest_timer = None
+        if (conversation := self.highlighted) is not None:
+            self.post_message(self.Rested(conversation))
+
+    # -- the mouse, for those who have one -----------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y
+        if not 0 <= index < len(self.inbox):
+            return
+        self.focus()
+        self.cursor = index
+        if event.chain >= 2:
+            self.action_open()
+
     def watch_cursor(self, old: int, new: int) -> None:
+        self._rest_later()
         self._track_cursor()
         self._refresh_row(old)
         self._refresh_row(new)
@@ -235,9 +286,13 @@ class ConversationList(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self._refresh_row(self.cursor)
+        if self.open_id is not None:
+            self.row_changed(self.open_id)
 
     def on_blur(self) -> None:
         self._refresh_row(self.cursor)
+        if self.open_id is not None:
+            self.row_changed(self.open_id)
 
     def render_line(self, y: int) -> Strip:
         if not self._painted:
@@ -262,12 +317,18 @@ class ConversationList(ScrollView, can_focus=True):
         )
         age_style = base + self.get_component_rich_style("conversation-list--age")
         if unread:
-            mark = UNREAD_MARK
+            mark = LOCAL_UNREAD_MARK if conversation.id in self.local_unread else UNREAD_MARK
         elif conversation.id in self.pending:
             mark = PENDING_MARK
         else:
             mark = " "
-        marks = (CURSOR_MARK if selected and self.has_focus else " ") + mark + " "
+        if selected and self.has_focus:
+            lead = CURSOR_MARK
+        elif conversation.id == self.open_id and not self.has_focus:
+            lead = OPEN_MARK
+        else:
+            lead = " "
+        marks = lead + mark + " "
         segments = [
             Segment(marks, base),
             Segment(names, base),

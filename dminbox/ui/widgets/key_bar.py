@@ -60,7 +60,7 @@ class KeyBar(Widget):
         kept = list(keys)
         while _width(tuple(kept)) > self.size.width and len(kept) > 1:
             for index in range(len(kept) - 1, -1, -1):
-                if kept[index][0] != "?":
+                if kept[index][1] != "Help":  # the help lists every key, remapped or not
                     del kept[index]
                     break
             else:

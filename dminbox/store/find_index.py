@@ -18,6 +18,8 @@ accents, and nothing shorter than three characters. So:
   in hex, so the `unicode61` tokenizer takes any character whole). It keeps no
   positions and no copy of the text (`detail=none`, contentless), so it is
   small; looking a pair up costs what the matches cost, not a scan of the cache.
+  (Next to a longer string with few matches, `search` looks for the short one
+  in their text instead, with `instr`.)
 
 A document (its rowid mapped to the conversation by `find_rows`, which also
 holds a copy of its unread state, kept by a trigger) has four columns:

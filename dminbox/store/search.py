@@ -1,9 +1,11 @@
 """Finding conversations in the whole cache: a parsed query made into SQL over the index.
 
 `Search.search(query, limit)` parses the text (`dminbox.find_query`), finds
-the documents of `find_index` that match every part (`find_index` says why it
-is a trigram table over normalised text, with a second table for one- and
-two-character strings), counts them, and reads the newest `limit` of them.
+the documents that match every part (`find_index` says why they are a trigram
+table over normalised text, with a second table for one- and two-character
+strings; next to a longer string, a short one is looked for in the text of
+the longer one's matches when they are few), counts them, and reads the
+newest `limit` of them.
 
 The cost follows the matches, not the cache: the count is read from the
 index alone (it holds only shown conversations), and the newest rows are
@@ -33,6 +35,9 @@ __all__ = ["Search"]
 
 _TRIGRAM = 3
 """The shortest string the trigram table can find; shorter ones go to `find_short`."""
+_READ_AT_MOST = 3000
+"""Candidates whose text is read to look for a short string in it; past this, lists of
+rowids are intersected instead."""
 _TEXT = "{people body}"
 """Where free text is looked for: names and accts, and the messages."""
 _SELECT = (
@@ -42,6 +47,8 @@ _SELECT = (
 _WALK = "SELECT c.id FROM conversations c INDEXED BY conversations_by_activity"
 """The conversations newest first, read through their index (never sorted)."""
 _NEWEST_FIRST = " ORDER BY c.activity DESC, c.id DESC LIMIT ?"
+_SHORT = "SELECT rowid AS doc FROM find_short WHERE find_short MATCH ?"
+"""The documents holding every short string of the query (one token each)."""
 
 
 class Search(Part):
@@ -55,14 +62,11 @@ class Search(Part):
         if parsed.empty:
             return Matches()
         limit = max(0, limit)
-        parts = _parts(parsed)
-        flag = parsed.unread
         db = self.db
-        if parts:
-            docs = " INTERSECT ".join(
-                f"SELECT rowid AS doc FROM {table} WHERE {table} MATCH ?" for table, _ in parts
-            )
-            params: list[object] = [expression for _, expression in parts]
+        source = _source(db, parsed)
+        flag = parsed.unread
+        if source is not None:
+            docs, params = source
         else:  # is:unread or is:read alone: the rows with that state
             docs, params = "SELECT doc FROM find_rows WHERE unread = ?", [int(bool(flag))]
             flag = None
@@ -87,25 +91,25 @@ class Search(Part):
             if parsed.unread is not None:
                 where.append("c.unread = ?")
                 values.append(int(parsed.unread))
-            for table, expression in parts:
-                where.append(_member(table, dense=count * 2 >= shown))
-                values.append(expression)
+            if source is not None and docs == _SHORT and count * 5 >= shown * 4:
+                # Nearly every row matches one short string (a first letter): a seek per
+                # row walked, for the few rows walked, beats listing 100,000 matches.
+                where.append(
+                    "EXISTS (SELECT 1 FROM find_short WHERE find_short MATCH ? AND rowid = r.doc)"
+                )
+                values.extend(params)
+            elif source is not None:
+                # `+r.doc`: tested against the list of matches, made once, rather than
+                # used to search find_rows for each of them. (A seek into FTS5 per row
+                # walked runs its query each time: it pays only when few rows are walked.)
+                where.append(f"+r.doc IN ({docs})")
+                values.extend(params)
             sql = (
                 f"{_WALK} JOIN find_rows r ON r.conversation_id = c.id"
                 f" WHERE {' AND '.join(where)}{_NEWEST_FIRST}"
             )
             ids = db.execute(sql, [*values, limit]).fetchall()
         return Matches(_rows(db, ids), count)
-
-
-def _member(table: str, *, dense: bool) -> str:
-    """The walk's test that a row's document matches in `table`. Usually a list of the
-    matches, made once (`+r.doc`: tested against the list, not used to search find_rows
-    for each of its entries); when most rows match, a seek per row walked is cheaper,
-    for the short table's single tokens (a trigram phrase costs too much per seek)."""
-    if dense and table == "find_short":
-        return f"EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = r.doc)"
-    return f"+r.doc IN (SELECT rowid FROM {table} WHERE {table} MATCH ?)"
 
 
 def _count(db: sqlite3.Connection, docs: str, params: list[object], unread: bool | None) -> int:
@@ -132,17 +136,23 @@ def _rows(db: sqlite3.Connection, ids: list[tuple[str]]) -> list[Conversation]:
     return _parsed(_raw(db, rows))
 
 
-def _parts(query: Query) -> list[tuple[str, str]]:
-    """(table, FTS5 expression) for each index the query's strings need: one expression
-    per table, every string in it a quoted literal."""
+def _source(db: sqlite3.Connection, query: Query) -> tuple[str, list[object]] | None:
+    """(the SELECT of the matching documents, as `doc`, and its parameters); None when
+    the query has no string to find.
+
+    Strings of three characters or more are phrases of the trigram table, shorter ones
+    tokens of the short table. With both, the trigram matches are the candidates: when
+    they are few, the short strings are looked for in their text (`instr`); when they
+    are many, reading all their text costs more than intersecting two lists of rowids.
+    """
     phrases: list[str] = []
-    tokens: list[str] = []
+    short: list[tuple[str, str, str]] = []
 
     def find(needle: str, columns: str, kind: str) -> None:
         if len(needle) >= _TRIGRAM:
             phrases.append(f'{columns} : "{needle.replace(chr(34), chr(34) * 2)}"')
         else:
-            tokens.append(f'"{short_token(kind, needle)}"')
+            short.append((needle, columns, kind))
 
     for term in query.terms:
         find(term, _TEXT, "text")
@@ -151,9 +161,21 @@ def _parts(query: Query) -> list[tuple[str, str]]:
         find(" " + acct, "accts", "accts")
     for acct in query.authors:
         find(" " + acct, "authors", "authors")
-    parts: list[tuple[str, str]] = []
-    if phrases:
-        parts.append(("find_index", " AND ".join(phrases)))
-    if tokens:
-        parts.append(("find_short", " AND ".join(tokens)))
-    return parts
+    tokens = " AND ".join(f'"{short_token(kind, needle)}"' for needle, _, kind in short)
+    short_docs = _SHORT
+    if not phrases:
+        return (short_docs, [tokens]) if short else None
+    expression = " AND ".join(phrases)
+    docs = "SELECT rowid AS doc FROM find_index WHERE find_index MATCH ?"
+    if not short:
+        return docs, [expression]
+    candidates = db.execute(f"SELECT count(*) FROM ({docs})", (expression,)).fetchone()[0]
+    if candidates > _READ_AT_MOST:
+        return f"{docs} INTERSECT {short_docs}", [expression, tokens]
+    condition: list[str] = []
+    params: list[object] = [expression]
+    for needle, columns, _ in short:
+        names = columns.strip("{}").split()
+        condition.append("(" + " OR ".join(f"instr({c}, ?) > 0" for c in names) + ")")
+        params.extend([needle] * len(names))
+    return f"{docs} AND {' AND '.join(condition)}", params

@@ -24,6 +24,7 @@ SHOTS = [
     ("thread-80x24", (80, 24), ["j", "j", "j", "j", "enter", "c"]),
     ("inbox-160x50", (160, 50), ["j", "j", "j", "j", "enter"]),
     ("help-80x24", (80, 24), ["question_mark"]),
+    ("reply-80x24", (80, 24), ["j", "j", "j", "j", "r", "o", "k"]),
 ]
 
 
@@ -47,6 +48,7 @@ async def shoot(name: str, size: tuple[int, int], keys: list[str]) -> None:
         open_store=lambda: Cache.open(None),
         open_client=lambda: client,
         instance=server.base_url,
+        live=False,
     )
     app = DmInboxApp(engine, label="demo", clock=lambda: NOW)
     async with app.run_test(size=size) as pilot:

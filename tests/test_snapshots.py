@@ -54,3 +54,15 @@ def test_new_message_composer(snap_compare, make_app, demo_server) -> None:
         await _loaded(pilot)
 
     assert snap_compare(make_app(demo_server), terminal_size=(120, 40), run_before=write)
+
+
+def test_preview(snap_compare, make_app, demo_server) -> None:
+    async def rest_on_third(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("j", "j")
+        pilot.app.screen.conversation_list._rested()  # the rest, without waiting for it
+        await _loaded(pilot)
+        await pilot.app.engine.idle()
+        await _loaded(pilot)
+
+    assert snap_compare(make_app(demo_server), terminal_size=(120, 40), run_before=rest_on_third)

@@ -14,7 +14,7 @@ import shlex
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -26,13 +26,20 @@ from textual.suggester import Suggester
 from textual.timer import Timer
 from textual.widgets import Input, Static, TextArea
 
-from dminbox import compose
 from dminbox.engine import NEW_KEY, Draft, reply_key
 from dminbox.text import one_line
 
 if TYPE_CHECKING:
     from dminbox.engine import Engine
     from dminbox.models import Conversation, Status
+
+def _rules():  # type: ignore[no-untyped-def]
+    """The rules of writing a DM (`dminbox.compose`), imported when first needed: they
+    load the `regex` module, which the first frame has no use for."""
+    from dminbox import compose
+
+    return compose
+
 
 SAVE_DELAY = 0.5
 """Seconds after the last key before the draft is saved."""
@@ -109,7 +116,8 @@ class Composer(Vertical, can_focus=False):
         """A reply's participants (accts), the user left out: what the check compares with."""
         self.to_self = False
         """A reply in a note to yourself: mentioning nobody is what keeps it yours."""
-        self._limits = compose.Limits()
+        self._limits: Any = None
+        """The server's limits (`compose.Limits`), once the composer first opens."""
         self._save_timer: Timer | None = None
         self._dirty = False
         self._confirmed: Draft | None = None
@@ -175,7 +183,7 @@ class Composer(Vertical, can_focus=False):
         one that mentions every participant and carries the content warning over."""
         writer = self.engine.writer
         me = await writer.me()
-        others = compose.participants_of(conversation.accounts, me.id or None)
+        others = _rules().participants_of(conversation.accounts, me.id or None)
         self.participants = [a.acct for a in others]
         self.to_self = bool(conversation.accounts) and not others
         stored = await writer.draft(reply_key(conversation.id))
@@ -191,7 +199,7 @@ class Composer(Vertical, can_focus=False):
         else:
             draft = Draft(
                 key=reply_key(conversation.id),
-                text=compose.prefill(conversation.accounts, me.id or None),
+                text=_rules().prefill(conversation.accounts, me.id or None),
                 spoiler_text=answered.spoiler_text if answered else "",
                 in_reply_to_id=in_reply_to,
                 conversation_id=conversation.id,
@@ -213,6 +221,8 @@ class Composer(Vertical, can_focus=False):
         self.say(f"Not sent: {reason}", error=True)
 
     async def _open(self, draft: Draft) -> None:
+        if self._limits is None:
+            self._limits = _rules().Limits()  # until the server's are known
         self.draft = draft
         self._confirmed = None
         self._dirty = False
@@ -277,7 +287,7 @@ class Composer(Vertical, can_focus=False):
         draft = self.current()
         if draft is None or not self.is_new:
             return
-        present = {a.lower() for a in compose.mentioned(draft.text)}
+        present = {a.lower() for a in _rules().mentioned(draft.text)}
         missing = [a for a in draft.to if a.lower() not in present]
         if missing:
             lead = " ".join(f"@{a}" for a in missing) + " "
@@ -289,7 +299,7 @@ class Composer(Vertical, can_focus=False):
         if draft is None:
             return
         host = self.engine.host
-        recipients = compose.recipients_line(draft.text, host) or "nobody yet"
+        recipients = _rules().recipients_line(draft.text, host) or "nobody yet"
         verb = "New message to" if self.is_new else "Reply to"
         self.query_one("#composer-head", Static).update(
             Content.assemble(
@@ -298,7 +308,7 @@ class Composer(Vertical, can_focus=False):
                 (" · direct", "$text-muted"),
             )
         )
-        used = compose.weighted_length(draft.text, draft.spoiler_text, limits=self._limits)
+        used = _rules().weighted_length(draft.text, draft.spoiler_text, limits=self._limits)
         limit = self._limits.max_characters
         style = "$error bold" if used > limit else "$text-muted"
         counter = self.query_one("#composer-note", Static)
@@ -326,11 +336,11 @@ class Composer(Vertical, can_focus=False):
                 return
         draft = self.current()
         assert draft is not None
-        too_long = compose.over_limit(draft.text, draft.spoiler_text, self._limits)
+        too_long = _rules().over_limit(draft.text, draft.spoiler_text, self._limits)
         if too_long:
             self.say(f"Not sent: {too_long}", error=True)
             return
-        warning = compose.check(draft.text, self.participants, self.engine.host)
+        warning = _rules().check(draft.text, self.participants, self.engine.host)
         if warning is not None and warning.kind == "nobody" and self.to_self:
             warning = None
         if warning is not None and self._confirmed != draft:

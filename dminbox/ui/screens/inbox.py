@@ -163,7 +163,6 @@ class InboxScreen(Screen[None]):
             )
             with Vertical(id="reading"):
                 yield self._thread_view
-                yield self._composer
         yield StatusLine(id="status-line")
         yield KeyBar(id="key-bar")
 
@@ -178,6 +177,12 @@ class InboxScreen(Screen[None]):
     @property
     def composer(self) -> Composer:
         return self._composer
+
+    async def _mount_composer(self) -> None:
+        """The composer joins the screen the first time it is needed: its text fields
+        would cost the first frame a good part of its time."""
+        if not self._composer.is_mounted:
+            await self.query_one("#reading").mount(self._composer)
 
     @property
     def composing(self) -> bool:
@@ -461,12 +466,14 @@ class InboxScreen(Screen[None]):
         statuses = self.thread_view.statuses
         answered = statuses[-1] if statuses else conversation.last_status
         self.add_class("-reading", "-composing")
+        await self._mount_composer()
         await self.composer.open_reply(conversation, answered)
         self.thread_view.call_after_refresh(self.thread_view.scroll_end, animate=False)
         self.sync_bindings()
 
     async def action_new_message(self) -> None:
         self.add_class("-reading", "-composing", "-new-message")
+        await self._mount_composer()
         await self.composer.open_new()
         self.sync_bindings()
 
@@ -530,6 +537,7 @@ class InboxScreen(Screen[None]):
         self.add_class("-reading", "-composing")
         if draft.conversation_id is None:
             self.add_class("-new-message")
+        await self._mount_composer()
         await self.composer.reopen(draft, change.reason)
         self.sync_bindings()
 

@@ -526,6 +526,35 @@ async def test_an_older_answer_never_replaces_a_newer_one(demo_server, make_app)
         assert [c.id for c in screen.conversation_list.inbox] == [c.id for c in await real("lis")]
 
 
+async def test_rows_changing_while_typing_ask_about_the_newest_text(demo_server, make_app) -> None:
+    from dminbox.engine import RowsChanged
+
+    app = make_app(demo_server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        engine = screen.engine
+        real = engine.find
+        slow = asyncio.Event()
+
+        async def find(query: str, limit: int = FIND_LIMIT) -> Matches:
+            if query == "lis":
+                await slow.wait()
+            return await real(query, limit)
+
+        engine.find = find  # type: ignore[method-assign]
+        await pilot.press("slash", "l", "i")
+        await settle(app, pilot)
+        assert screen.finder.shown_text == "li"
+        await pilot.press("s")  # its answer is slow to come
+        await pilot.pause()
+        engine._emit(RowsChanged(0))  # the cache changed meanwhile: ask again
+        await pilot.pause()
+        slow.set()
+        await settle(app, pilot)
+        assert screen.finder.shown_text == "lis", "never the older text's matches"
+
+
 async def test_the_list_follows_the_cache_while_filtering(demo_server, make_app) -> None:
     app = make_app(demo_server)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -91,9 +91,10 @@ class Finder:
         self.screen.conversation_list.focus()
 
     def rows_changed(self) -> None:
-        """The engine's rows changed: the matches are asked for again (the cache changed)."""
-        if self.matches is not None and self.shown_text is not None:
-            self._ask(self.shown_text)
+        """The engine's rows changed: the matches are asked for again (the cache changed),
+        for the text as it is now: a question about older text would cancel the newer."""
+        if self.matches is not None and not parse(self._text).empty:
+            self._ask(self._text)
 
     def need_more(self) -> None:
         """The cursor came near the last match shown: the next ones, if there are more."""
@@ -123,8 +124,18 @@ class Finder:
     def _ask(self, text: str) -> None:
         self._asked += 1
         asked, limit = self._asked, self._limit
+
+        # A function, not a coroutine: a worker cancelled before it starts leaves nothing
+        # unawaited behind it.
+        async def work() -> None:
+            await self._find(asked, text, limit)
+
+        # (mypy cannot pick a result type from Textual's union of work types here.)
         self.screen.run_worker(
-            self._find(asked, text, limit), group="find", exclusive=True, exit_on_error=False
+            work,  # type: ignore[arg-type]
+            group="find",
+            exclusive=True,
+            exit_on_error=False,
         )
 
     async def _find(self, asked: int, text: str, limit: int) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from dminbox.engine import Engine
     from dminbox.models import Conversation, Status
 
+
 def _rules():  # type: ignore[no-untyped-def]
     """The rules of writing a DM (`dminbox.compose`), imported when first needed: they
     load the `regex` module, which the first frame has no use for."""

@@ -33,8 +33,8 @@ from dminbox.engine import (
 )
 from dminbox.inbox import Inbox
 from dminbox.models import Conversation
-from dminbox.text import one_line
-from dminbox.ui.render import Clock
+from dminbox.text import one_line, preview
+from dminbox.ui.render import Clock, participants
 from dminbox.ui.screens.finder import Finder
 from dminbox.ui.screens.help import HelpScreen
 from dminbox.ui.widgets.composer import Composer
@@ -250,9 +250,8 @@ class InboxScreen(Screen[None]):
             )
 
     def _preview_timer_stop(self) -> None:
-        timer = getattr(self, "_preview_timer", None)
-        if timer is not None:
-            timer.stop()
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
         self._preview_timer = None
 
     def _read_after_preview(self, conversation_id: str) -> None:
@@ -498,13 +497,9 @@ class InboxScreen(Screen[None]):
     def _arrived(self, conversation: Conversation) -> None:
         """A new message came by itself: a toast with who wrote, and what the user asked
         for besides (the bell, a terminal notification)."""
-        from dminbox.ui.render import participants
-
         who = one_line(participants(conversation.accounts, limit=3), 60)
         self.notify(f"New message from {who}.", markup=False, timeout=4)
         status = conversation.last_status
-        from dminbox.text import preview
-
         body = preview(status.content, 80) if status is not None else ""
         alert = getattr(self.app, "alert", None)
         if alert is not None:
@@ -513,11 +508,10 @@ class InboxScreen(Screen[None]):
     def _sent(self, change: Sent) -> None:
         if change.draft_key != "new":
             return
+        self.notify("Sent.", markup=False, timeout=3)
         if change.conversation_id is None:
-            self.notify("Sent.", markup=False, timeout=3)
             return
         index = self.engine.inbox.index_of(change.conversation_id)
-        self.notify("Sent.", markup=False, timeout=3)
         if index is not None and self.thread_view.conversation is None and not self.composing:
             # The new conversation is the one to read next: the cursor goes to it.
             self.conversation_list.cursor = index

@@ -44,51 +44,36 @@ class FindBar(Widget):
         Binding("up", "move(-1)", "Up", show=False, tooltip="Previous match", id="find.up"),
     ]
 
-    class Changed(Message):
+    class _Said(Message):
+        """What every message of the bar carries: the bar itself."""
+
+        def __init__(self, find_bar: FindBar) -> None:
+            super().__init__()
+            self.find_bar = find_bar
+
+        @property
+        def control(self) -> FindBar:
+            return self.find_bar
+
+    class Changed(_Said):
         """The text changed: filter again."""
 
         def __init__(self, find_bar: FindBar, text: str) -> None:
-            super().__init__()
-            self.find_bar = find_bar
+            super().__init__(find_bar)
             self.text = text
 
-        @property
-        def control(self) -> FindBar:
-            return self.find_bar
-
-    class Accepted(Message):
+    class Accepted(_Said):
         """Enter: keep the filter, open the highlighted match."""
 
-        def __init__(self, find_bar: FindBar) -> None:
-            super().__init__()
-            self.find_bar = find_bar
-
-        @property
-        def control(self) -> FindBar:
-            return self.find_bar
-
-    class Cancelled(Message):
+    class Cancelled(_Said):
         """Escape: clear the filter; the list goes back as it was."""
 
-        def __init__(self, find_bar: FindBar) -> None:
-            super().__init__()
-            self.find_bar = find_bar
-
-        @property
-        def control(self) -> FindBar:
-            return self.find_bar
-
-    class Moved(Message):
+    class Moved(_Said):
         """An arrow: the list's cursor moves by `by` rows."""
 
         def __init__(self, find_bar: FindBar, by: int) -> None:
-            super().__init__()
-            self.find_bar = find_bar
+            super().__init__(find_bar)
             self.by = by
-
-        @property
-        def control(self) -> FindBar:
-            return self.find_bar
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

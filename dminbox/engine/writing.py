@@ -251,12 +251,12 @@ class Writer:
             if error.transient or isinstance(error, AuthenticationError):
                 await engine._db(store.failed, action.seq, str(error))
                 self._pending[action.seq].waiting = one_line(str(error), 120)
-                self._show_thread_of(draft)
+                self.engine.show_pending(draft.conversation_id)
                 engine._failed(error, "outbox")
                 return False
             await engine._db(store.refused, action.seq, draft.key, draft.to_json())
             self._pending.pop(action.seq, None)
-            self._show_thread_of(draft)
+            self.engine.show_pending(draft.conversation_id)
             reason = one_line(str(error))
             engine._emit(SendRefused(draft.key, reason))
             return True
@@ -286,13 +286,6 @@ class Writer:
 
     def _me_id(self) -> str | None:
         return self._me.id if self._me else self.account_id
-
-    def _show_thread_of(self, draft: Draft) -> None:
-        """The open thread shows what changed about its pending messages."""
-        self.engine.show_pending(draft.conversation_id)
-
-    def forget_pending(self) -> None:
-        self._pending.clear()
 
 
 def _joins(row: Conversation, status: Status, me_id: str | None) -> bool:
